@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the VM lab's Debian 12 base image (see /work/shared/LAB.md) and prints
+# the directory holding base.raw, vmlinuz and initrd on stdout (logs go to
+# stderr). The image is cached by a hash of its inputs (this script and the
+# files under rootfs/), so a second run on the same machine only prints the path.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${SITEVPN_LAB_CACHE:-/var/cache/sitevpn-lab}
+suite=bookworm
+packages=systemd,systemd-sysv,dbus,udev,kmod,linux-image-amd64,initramfs-tools,iproute2,wireguard-tools,bird2,iputils-ping,tcpdump,qemu-guest-agent,procps,openssh-server,python3
+
+log() { printf 'image.sh: %s\n' "$*" >&2; }
+
+# Host tools: installed only when one is missing, so a cached run stays offline.
+need_host_tools() {
+	local c
+	for c in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 socat; do
+		command -v "$c" >/dev/null || return 0
+	done
+	return 1
+}
+if need_host_tools; then
+	log "installing host packages"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update >&2
+	apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils debootstrap e2fsprogs socat >&2
+fi
+
+hash=$( (
+	cd "$here"
+	sha256sum image.sh
+	find rootfs -type f -print0 | sort -z | xargs -0 sha256sum
+	find rootfs -printf '%p %m\n' | sort
+) | sha256sum | cut -c1-16)
+out=$cache/$hash
+if [ -f "$out/base.raw" ]; then
+	touch "$out" # last use, for pruning below
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$cache"
+# One builder at a time; whoever waited finds the image the first one made.
+exec 9>"$cache/.lock"
+flock 9
+if [ -f "$out/base.raw" ]; then
+	echo "$out"
+	exit 0
+fi
+
+# The Debian mirror this machine's own apt uses; never a name written here.
+mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+	mirror=$(sed -E 's/\[[^]]*\]//' /etc/apt/sources.list | awk '$1=="deb"{print $2; exit}')
+fi
+[ -n "$mirror" ] || { log "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"; exit 1; }
+
+tmp=$(mktemp -d "$cache/.build.$hash.XXXXXX")
+rootfs=$tmp/rootfs
+cleanup() {
+	# Never rm -rf through a live /proc or /sys: unmount what the chroot used first.
+	local m
+	for m in sys proc; do
+		mountpoint -q "$rootfs/$m" && umount -l "$rootfs/$m"
+	done
+	rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+
+start=$SECONDS
+log "debootstrap $suite from $mirror into $rootfs"
+mkdir -p "$cache/debootstrap"
+debootstrap --variant=minbase --cache-dir="$cache/debootstrap" --include="$packages" \
+	"$suite" "$rootfs" "$mirror" >&2
+log "debootstrap took $((SECONDS - start)) s"
+
+cp -a "$here/rootfs/." "$rootfs/"
+mkdir -p "$rootfs/mnt/host"
+echo lab >"$rootfs/etc/hostname"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$rootfs/etc/hosts"
+# Each VM makes its own machine-id on first boot; the image ships none.
+: >"$rootfs/etc/machine-id"
+rm -f "$rootfs/var/lib/dbus/machine-id" "$rootfs"/etc/ssh/ssh_host_*
+
+mount -t proc proc "$rootfs/proc"
+mount -t sysfs sys "$rootfs/sys"
+in_root() { chroot "$rootfs" "$@" >&2; }
+in_root passwd -d root
+in_root systemctl enable systemd-networkd lab-overlay.service
+# wait-online would hold boot for links the lab may leave unconfigured;
+# e2scrub_reap costs about 11 s of boot; the project's units start BIRD.
+in_root systemctl mask systemd-networkd-wait-online.service e2scrub_reap.service
+in_root systemctl disable bird.service
+in_root update-initramfs -u -k all
+in_root apt-get clean
+umount "$rootfs/sys" "$rootfs/proc"
+
+cp "$rootfs"/boot/vmlinuz-* "$tmp/vmlinuz"
+cp "$rootfs"/boot/initrd.img-* "$tmp/initrd"
+# Writes the filesystem straight from the tree: no loop mount needed.
+mkfs.ext4 -q -F -L root -d "$rootfs" "$tmp/base.raw" 2048M >&2
+rm -rf --one-file-system "$rootfs"
+
+# Atomic publish: a reader sees the whole image or none.
+chmod 755 "$tmp"
+mv -T "$tmp" "$out"
+log "built $out in $((SECONDS - start)) s"
+# Images of older inputs unused for 3 days: about 800 MB each.
+find "$cache" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9a-f]\{16\}' -mtime +3 \
+	-exec rm -rf --one-file-system {} + >&2
+echo "$out"

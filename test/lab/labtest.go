@@ -1,0 +1,77 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ForTest builds (or reuses) the image and starts a run in
+// test/lab/work/<test name>-<pid>. When the test ends every VM is stopped; a
+// failed test logs every console's tail and keeps the directory (disks,
+// console.log, shares) as evidence, a passed one removes it.
+func ForTest(t testing.TB) *Lab {
+	t.Helper()
+	ctx := t.Context()
+	work := filepath.Join(labDir(), "work")
+	reapStale(work)
+	start := time.Now()
+	img, err := BuildImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image %s ready in %s", img.Dir, since(start))
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	dir := filepath.Join(work, fmt.Sprintf("%s-%d", name, os.Getpid()))
+	os.RemoveAll(dir) // a previous run in this same process (go test -count)
+	l, err := New(img, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("lab directory kept: %s\n%s", dir, l.ConsoleTails(40))
+		}
+		// t.Context is already canceled here: stopping gets its own deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := l.Close(ctx); err != nil {
+			t.Errorf("stopping the lab: %v", err)
+		}
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		}
+	})
+	return l
+}
+
+// reapStale kills the VMs of runs whose test process is gone (a test killed
+// by its timeout cannot stop its VMs) and removes those runs' disks, keeping
+// their console logs. Runs are named <test>-<pid>.
+func reapStale(work string) {
+	runs, _ := filepath.Glob(filepath.Join(work, "*-*"))
+	for _, run := range runs {
+		pid, err := strconv.Atoi(run[strings.LastIndexByte(run, '-')+1:])
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		copies, _ := filepath.Glob(filepath.Join(run, "*", "qemu.pid.copy"))
+		for _, c := range copies {
+			b, _ := os.ReadFile(c)
+			qpid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err == nil && isQEMU(qpid, filepath.Dir(c)) {
+				syscall.Kill(qpid, syscall.SIGKILL)
+			}
+			os.Remove(c)
+			os.Remove(filepath.Join(filepath.Dir(c), "disk.qcow2"))
+		}
+	}
+}

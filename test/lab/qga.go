@@ -1,0 +1,171 @@
+//go:build lab
+
+package lab
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+)
+
+// qgaTimeout bounds one guest agent round trip when ctx has no earlier deadline.
+const qgaTimeout = 5 * time.Second
+
+// qgaConn is one session with a VM's QEMU guest agent over its unix socket.
+// The agent speaks QMP-style JSON lines. Requests written while the agent was
+// not yet running, or replies to a session that timed out, can arrive late, so
+// each session starts with guest-sync and a fresh id and skips every reply
+// before the matching one; after that, replies come in request order.
+type qgaConn struct {
+	ctx  context.Context
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialQGA(ctx context.Context, path string) (*qgaConn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	q := &qgaConn{ctx: ctx, conn: conn, r: bufio.NewReader(conn)}
+	id := rand.Int64N(1 << 52) // exact in JSON numbers
+	var got int64
+	if err := q.send("guest-sync", map[string]any{"id": id}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for got != id {
+		if err := q.recv(&got); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("guest-sync: %w", err)
+		}
+	}
+	return q, nil
+}
+
+func (q *qgaConn) Close() error { return q.conn.Close() }
+
+// send writes one request and gives its reply qgaTimeout (or what is left
+// of ctx) to arrive: a command's run time is spent between requests, so one
+// exchange is always short.
+func (q *qgaConn) send(cmd string, args any) error {
+	deadline, ok := q.ctx.Deadline()
+	if !ok || time.Until(deadline) > qgaTimeout {
+		deadline = time.Now().Add(qgaTimeout)
+	}
+	q.conn.SetDeadline(deadline)
+	b, err := json.Marshal(map[string]any{"execute": cmd, "arguments": args})
+	if err != nil {
+		return err
+	}
+	_, err = q.conn.Write(append(b, '\n'))
+	return err
+}
+
+// recv reads the next reply into ret. Lines that are not replies (stale
+// fragments) are skipped; an agent error is returned as an error.
+func (q *qgaConn) recv(ret any) error {
+	for {
+		line, err := q.r.ReadBytes('\n')
+		if err != nil {
+			return err
+		}
+		var reply struct {
+			Return json.RawMessage `json:"return"`
+			Error  *struct {
+				Class string `json:"class"`
+				Desc  string `json:"desc"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(line, &reply) != nil {
+			continue
+		}
+		if reply.Error != nil {
+			return fmt.Errorf("guest agent: %s: %s", reply.Error.Class, reply.Error.Desc)
+		}
+		if reply.Return == nil {
+			continue
+		}
+		if err := json.Unmarshal(reply.Return, ret); err != nil {
+			// A stale reply of another shape (e.g. an old sync): not ours.
+			continue
+		}
+		return nil
+	}
+}
+
+func (q *qgaConn) call(cmd string, args, ret any) error {
+	if err := q.send(cmd, args); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	if err := q.recv(ret); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	return nil
+}
+
+// Result is what a command run in a VM produced.
+type Result struct {
+	Stdout, Stderr string
+	ExitCode       int
+}
+
+// ExitError is returned by Exec when the command ran but did not exit 0.
+type ExitError struct {
+	Cmd string
+	Result
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s: exit status %d\nstdout: %s\nstderr: %s",
+		e.Cmd, e.ExitCode, strings.TrimSpace(e.Stdout), strings.TrimSpace(e.Stderr))
+}
+
+// exec runs argv through guest-exec and polls guest-exec-status until the
+// command ends. The agent reports the end only once the command's stdout and
+// stderr are closed: daemons must be started with </dev/null >file 2>&1.
+func (q *qgaConn) exec(argv []string) (Result, error) {
+	var started struct {
+		PID int `json:"pid"`
+	}
+	args := map[string]any{"path": argv[0], "arg": argv[1:], "capture-output": true}
+	if err := q.call("guest-exec", args, &started); err != nil {
+		return Result{}, err
+	}
+	interval := 20 * time.Millisecond
+	for {
+		var st struct {
+			Exited   bool   `json:"exited"`
+			ExitCode int    `json:"exitcode"`
+			Signal   int    `json:"signal"`
+			OutData  string `json:"out-data"`
+			ErrData  string `json:"err-data"`
+		}
+		if err := q.call("guest-exec-status", map[string]any{"pid": started.PID}, &st); err != nil {
+			return Result{}, err
+		}
+		if st.Exited {
+			out, err1 := base64.StdEncoding.DecodeString(st.OutData)
+			errb, err2 := base64.StdEncoding.DecodeString(st.ErrData)
+			res := Result{Stdout: string(out), Stderr: string(errb), ExitCode: st.ExitCode}
+			if st.Signal != 0 {
+				res.ExitCode = 128 + st.Signal
+			}
+			return res, errors.Join(err1, err2)
+		}
+		select {
+		case <-q.ctx.Done():
+			return Result{}, fmt.Errorf("guest pid %d still running: %w", started.PID, q.ctx.Err())
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,293 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// NIC is one virtio-net interface of a VM, on one segment. Inside the guest
+// its name depends on the PCI slot, so networkd files match on the MAC.
+type NIC struct {
+	Segment *Segment
+	MAC     net.HardwareAddr
+}
+
+// VM is one QEMU virtual machine of a lab run.
+type VM struct {
+	Name    string
+	Dir     string // disk overlay, sockets, console.log, qemu.pid
+	Share   string // host side of the guest's /mnt/host (9p), read-write both ways
+	Overlay string // Share/overlay: copied onto the guest's / at boot, before networkd
+	NICs    []NIC
+
+	lab *Lab
+	mu  sync.Mutex // the agent socket takes one client at a time
+	pid int
+}
+
+// NewVM declares a VM with one NIC per segment, in order. MACs are
+// 52:54:00:00:<vm number>:<nic number> (both from 1), so tests can write
+// networkd files for them before boot. Nothing runs until Start.
+func (l *Lab) NewVM(name string, segments ...*Segment) (*VM, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.vms) + 1
+	if n > 255 || len(segments) > 255 {
+		return nil, fmt.Errorf("lab: too many VMs or NICs")
+	}
+	dir := filepath.Join(l.Dir, name)
+	vm := &VM{Name: name, Dir: dir, Share: filepath.Join(dir, "share"), lab: l}
+	vm.Overlay = filepath.Join(vm.Share, "overlay")
+	for i, s := range segments {
+		mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x00, byte(n), byte(i + 1)}
+		vm.NICs = append(vm.NICs, NIC{Segment: s, MAC: mac})
+	}
+	// 0755: the overlay directory's own mode is copied onto the guest's /.
+	if err := os.MkdirAll(vm.Overlay, 0o755); err != nil {
+		return nil, err
+	}
+	l.vms = append(l.vms, vm)
+	return vm, nil
+}
+
+// WriteFile puts a file into the overlay, at its path inside the guest
+// (e.g. "/etc/sitevpn/private.key"). Parent directories are made 0755.
+// Written before Start, it is in place when networkd starts.
+func (vm *VM) WriteFile(guestPath string, data []byte, mode os.FileMode) error {
+	p := filepath.Join(vm.Overlay, guestPath)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		return err
+	}
+	return os.Chmod(p, mode) // WriteFile's mode is filtered by the umask
+}
+
+// WriteNetwork writes /etc/systemd/network/<name>.network for NIC nic
+// (0-based): a [Match] on its MAC, then body (the [Network] section etc.).
+func (vm *VM) WriteNetwork(nic int, name, body string) error {
+	unit := fmt.Sprintf("[Match]\nMACAddress=%s\n\n%s", vm.NICs[nic].MAC, body)
+	return vm.WriteFile("/etc/systemd/network/"+name+".network", []byte(unit), 0o644)
+}
+
+func (vm *VM) path(name string) string { return filepath.Join(vm.Dir, name) }
+
+// Start creates the VM's disk overlay and starts QEMU in the background. It
+// returns once QEMU runs; the guest boots for tens of seconds after that:
+// WaitAgent waits for it.
+func (vm *VM) Start(ctx context.Context) error {
+	img := vm.lab.Image
+	disk := vm.path("disk.qcow2")
+	os.Remove(disk) // a fresh disk on every start: state comes from the overlay
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2",
+		"-b", img.Disk, "-F", "raw", disk).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: qemu-img: %w: %s", vm.Name, err, out)
+	}
+	os.Remove(vm.path("console.log"))
+	args := []string{
+		"-name", vm.Name,
+		// /dev/kvm is there but unusable here (nested, no vmx/svm): emulate.
+		"-accel", "tcg,thread=multi,tb-size=128", "-cpu", "max", "-m", "512", "-smp", "1",
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-kernel", img.Kernel, "-initrd", img.Initrd,
+		"-append", "console=ttyS0 root=/dev/vda rw systemd.hostname=" + vm.Name,
+		"-drive", "file=" + disk + ",if=virtio,format=qcow2,cache=unsafe",
+		"-virtfs", "local,path=" + vm.Share + ",mount_tag=host0,security_model=passthrough,id=host0",
+		"-device", "virtio-rng-pci",
+	}
+	for i, nic := range vm.NICs {
+		id := "n" + strconv.Itoa(i)
+		args = append(args, "-netdev", nic.Segment.netdev(id),
+			"-device", "virtio-net-pci,netdev="+id+",mac="+nic.MAC.String())
+	}
+	args = append(args,
+		"-chardev", "socket,id=qga0,path="+vm.path("qga.sock")+",server=on,wait=off",
+		"-device", "virtio-serial-pci",
+		"-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+		"-monitor", "unix:"+vm.path("mon.sock")+",server=on,wait=off",
+		"-serial", "file:"+vm.path("console.log"),
+		"-pidfile", vm.path("qemu.pid"),
+		"-daemonize",
+	)
+	if out, err := exec.CommandContext(ctx, "qemu-system-x86_64", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: qemu: %w: %s", vm.Name, err, out)
+	}
+	b, err := os.ReadFile(vm.path("qemu.pid"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", vm.Name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("%s: qemu.pid: %w", vm.Name, err)
+	}
+	// QEMU deletes its pidfile on exit; the copy lets a later run reap a VM
+	// that a killed test left behind.
+	if err := os.WriteFile(vm.path("qemu.pid.copy"), b, 0o644); err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	vm.pid = pid
+	vm.mu.Unlock()
+	return nil
+}
+
+// Running reports whether this VM's QEMU process is alive.
+func (vm *VM) Running() bool {
+	vm.mu.Lock()
+	pid := vm.pid
+	vm.mu.Unlock()
+	return pid != 0 && isQEMU(pid, vm.Dir)
+}
+
+// isQEMU reports whether pid is a live (not zombie) QEMU of the VM in dir:
+// a bare pid could have been reused since.
+func isQEMU(pid int, dir string) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the ")" that ends the command name.
+	if i := strings.LastIndexByte(string(stat), ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), dir+"/qga.sock")
+}
+
+// Exec runs argv in the guest through the guest agent (about 0.5 s a call
+// under emulation) and returns its output. A non-zero exit is an *ExitError
+// that carries the output; the Result is returned either way.
+func (vm *VM) Exec(ctx context.Context, argv ...string) (Result, error) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	q, err := dialQGA(ctx, vm.path("qga.sock"))
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: guest agent: %w", vm.Name, err)
+	}
+	defer q.Close()
+	res, err := q.exec(argv)
+	if err != nil {
+		return res, fmt.Errorf("%s: %s: %w", vm.Name, strings.Join(argv, " "), err)
+	}
+	if res.ExitCode != 0 {
+		return res, &ExitError{Cmd: vm.Name + ": " + strings.Join(argv, " "), Result: res}
+	}
+	return res, nil
+}
+
+// Sh runs a shell script in the guest, like Exec.
+func (vm *VM) Sh(ctx context.Context, script string) (Result, error) {
+	return vm.Exec(ctx, "/bin/sh", "-c", script)
+}
+
+// WaitFor polls cond like the package's WaitFor, gives up at once if QEMU
+// died, and adds the console's tail to the error: what the guest was doing
+// is the evidence.
+func (vm *VM) WaitFor(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) error) error {
+	err := WaitFor(ctx, timeout, vm.Name+": "+what, func(ctx context.Context) error {
+		if !vm.Running() {
+			return Abort(errors.New("qemu is not running"))
+		}
+		return cond(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n--- %s console (last 40 lines) ---\n%s", err, vm.Name, vm.ConsoleTail(40))
+	}
+	return nil
+}
+
+// WaitAgent waits until the guest agent answers, i.e. the guest has booted
+// far enough to run commands.
+func (vm *VM) WaitAgent(ctx context.Context, timeout time.Duration) error {
+	return vm.WaitFor(ctx, timeout, "guest agent", func(ctx context.Context) error {
+		// One short try per poll: the agent is either up or not yet.
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		vm.mu.Lock()
+		defer vm.mu.Unlock()
+		q, err := dialQGA(ctx, vm.path("qga.sock"))
+		if err != nil {
+			return err
+		}
+		return q.Close()
+	})
+}
+
+// WaitExec waits until argv exits 0 in the guest; the error carries the last
+// output.
+func (vm *VM) WaitExec(ctx context.Context, timeout time.Duration, argv ...string) error {
+	return vm.WaitFor(ctx, timeout, strings.Join(argv, " "), func(ctx context.Context) error {
+		_, err := vm.Exec(ctx, argv...)
+		return err
+	})
+}
+
+// ConsoleTail returns the last n lines of the serial console.
+func (vm *VM) ConsoleTail(n int) string {
+	b, err := os.ReadFile(vm.path("console.log"))
+	if err != nil {
+		return "(no console: " + err.Error() + ")"
+	}
+	return tail(string(b), n)
+}
+
+// Stop asks the guest to power off (system_powerdown on the monitor) and
+// kills QEMU if it has not exited within 20 s or when ctx ends.
+func (vm *VM) Stop(ctx context.Context) error {
+	if !vm.Running() {
+		return nil
+	}
+	vm.monitor("system_powerdown")
+	if WaitFor(ctx, 20*time.Second, vm.Name+" power off", func(context.Context) error {
+		if vm.Running() {
+			return errors.New("still running")
+		}
+		return nil
+	}) == nil {
+		return nil
+	}
+	vm.mu.Lock()
+	pid := vm.pid
+	vm.mu.Unlock()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("%s: kill %d: %w", vm.Name, pid, err)
+	}
+	return nil
+}
+
+// monitor sends one command to the human monitor and waits for the prompt
+// that follows it, so the command ran before the connection closes.
+func (vm *VM) monitor(cmd string) error {
+	conn, err := net.DialTimeout("unix", vm.path("mon.sock"), time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte(cmd + "\n")); err != nil {
+		return err
+	}
+	var seen []byte
+	buf := make([]byte, 512)
+	for strings.Count(string(seen), "(qemu)") < 2 {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return fmt.Errorf("monitor %s: %w (read %q)", cmd, err, seen)
+		}
+		seen = append(seen, buf[:n]...)
+	}
+	return nil
+}
