@@ -1,0 +1,215 @@
+package load
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Dir loads every *.hcl file of dir, in name order, as one document.
+func Dir(dir string) (*Document, hcl.Diagnostics) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	if err != nil {
+		return nil, hcl.Diagnostics{errorf("Cannot list the configuration", "listing %s: %v.", dir, err)}
+	}
+	if len(paths) == 0 {
+		return nil, hcl.Diagnostics{errorf("No configuration",
+			"%s holds no *.hcl file: write the fleet definition there (see the example fleet in the documentation), or point --config at the directory that has it.", dir)}
+	}
+	return Files(paths)
+}
+
+// Files loads the named files, in name order, as one document.
+func Files(paths []string) (*Document, hcl.Diagnostics) {
+	sorted := append([]string(nil), paths...)
+	sort.Strings(sorted)
+	srcs := make([]Source, 0, len(sorted))
+	for _, p := range sorted {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, hcl.Diagnostics{errorf("Cannot read the configuration", "%v.", err)}
+		}
+		srcs = append(srcs, Source{Name: p, Bytes: b})
+	}
+	return Parse(srcs)
+}
+
+// Source is one file's name and content.
+type Source struct {
+	Name  string
+	Bytes []byte
+}
+
+// Parse reads sources, in the order given, as one document. It never panics
+// on input; every problem is a diagnostic with its range, all reported at once.
+func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	doc := &Document{Files: map[string]*hcl.File{}}
+	var diags hcl.Diagnostics
+	for _, src := range srcs {
+		f, d := p.ParseHCL(src.Bytes, src.Name)
+		diags = append(diags, d...)
+		if f == nil {
+			continue
+		}
+		doc.Files[src.Name] = f
+		if d.HasErrors() {
+			continue // a broken file's body is partial: its schema errors would only add noise
+		}
+		diags = append(diags, doc.addBody(f.Body)...)
+	}
+	if doc.Fleet == nil && !diags.HasErrors() {
+		diags = append(diags, errorf("Missing fleet block",
+			"No file has a fleet block. Add one, for example:\n  fleet {\n    transit6 = \"2001:db8:ff::/64\"\n  }"))
+	}
+	return doc, diags
+}
+
+func (doc *Document) addBody(body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(rootSchema)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "fleet":
+			if doc.Fleet != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate fleet block",
+					Detail:   fmt.Sprintf("The fleet is already defined at %s; keep one fleet block across all files.", doc.Fleet.DefRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			var d hcl.Diagnostics
+			doc.Fleet, d = decodeFleet(b)
+			diags = append(diags, d...)
+		case "site":
+			s, d := decodeSite(b)
+			diags = append(diags, d...)
+			doc.Sites = append(doc.Sites, s)
+		}
+	}
+	return diags
+}
+
+func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
+	c, diags := b.Body.Content(fleetSchema)
+	f := &Fleet{DefRange: b.DefRange}
+	a := attrs{c.Attributes, b.DefRange, &diags}
+	f.Isolation = attr[string](a, "isolation")
+	f.Namespace = attr[string](a, "namespace")
+	f.PortBase = attr[int](a, "port_base")
+	f.Transit6 = attr[string](a, "transit6")
+	f.Transit4 = attr[string](a, "transit4")
+	f.MTU = attr[int](a, "mtu")
+	f.Keepalive = attr[int](a, "keepalive")
+	f.VRFTable = attr[int](a, "vrf_table")
+	f.MetricsListen = attr[string](a, "metrics_listen")
+	for _, blk := range c.Blocks {
+		if f.BGP != nil {
+			diags = append(diags, duplicateBlock("bgp", blk, f.BGP.DefRange))
+			continue
+		}
+		bc, d := blk.Body.Content(bgpSchema)
+		diags = append(diags, d...)
+		ba := attrs{bc.Attributes, blk.DefRange, &diags}
+		f.BGP = &BGP{DefRange: blk.DefRange, HoldTime: attr[int](ba, "hold_time"), BFD: attr[bool](ba, "bfd")}
+	}
+	return f, diags
+}
+
+func decodeSite(b *hcl.Block) (*Site, hcl.Diagnostics) {
+	c, diags := b.Body.Content(siteSchema)
+	s := &Site{Name: b.Labels[0], NameRange: b.LabelRanges[0], DefRange: b.DefRange}
+	a := attrs{c.Attributes, b.DefRange, &diags}
+	s.ASN = attr[int64](a, "asn")
+	s.Prefixes = list(a, "prefixes")
+	for _, gb := range c.Blocks {
+		g, d := decodeGateway(gb)
+		diags = append(diags, d...)
+		s.Gateways = append(s.Gateways, g)
+	}
+	return s, diags
+}
+
+func decodeGateway(b *hcl.Block) (*Gateway, hcl.Diagnostics) {
+	c, diags := b.Body.Content(gatewaySchema)
+	g := &Gateway{Name: b.Labels[0], NameRange: b.LabelRanges[0], DefRange: b.DefRange}
+	a := attrs{c.Attributes, b.DefRange, &diags}
+	g.ID = attr[int](a, "id")
+	g.Endpoint = attr[string](a, "endpoint")
+	g.PublicKey = attr[string](a, "public_key")
+	g.RouterID = attr[string](a, "router_id")
+	for _, lb := range c.Blocks {
+		lc, d := lb.Body.Content(lanSchema)
+		diags = append(diags, d...)
+		la := attrs{lc.Attributes, lb.DefRange, &diags}
+		g.LANs = append(g.LANs, &LAN{
+			Name: lb.Labels[0], NameRange: lb.LabelRanges[0], DefRange: lb.DefRange,
+			Addresses: list(la, "addresses"),
+			OSPF:      attr[bool](la, "ospf"),
+		})
+	}
+	return g, diags
+}
+
+// attrs is one block's attributes plus where to report.
+type attrs struct {
+	all   hcl.Attributes
+	block hcl.Range
+	diags *hcl.Diagnostics
+}
+
+// attr decodes one literal attribute into T. Expressions that need an
+// evaluation context (variables, functions) are reported, not evaluated.
+func attr[T any](a attrs, name string) Attr[T] {
+	at, ok := a.all[name]
+	if !ok {
+		return Attr[T]{Range: a.block}
+	}
+	var v T
+	d := gohcl.DecodeExpression(at.Expr, nil, &v)
+	*a.diags = append(*a.diags, d...)
+	return Attr[T]{Value: v, Range: at.Expr.Range(), Set: !d.HasErrors()}
+}
+
+// list decodes a list of strings, keeping each element's own range so an
+// error can point at the one bad element.
+func list(a attrs, name string) Attr[[]Attr[string]] {
+	at, ok := a.all[name]
+	if !ok {
+		return Attr[[]Attr[string]]{Range: a.block}
+	}
+	exprs, d := hcl.ExprList(at.Expr)
+	*a.diags = append(*a.diags, d...)
+	if d.HasErrors() {
+		return Attr[[]Attr[string]]{Range: at.Expr.Range()}
+	}
+	out := make([]Attr[string], 0, len(exprs))
+	ok = true
+	for _, e := range exprs {
+		var s string
+		d := gohcl.DecodeExpression(e, nil, &s)
+		*a.diags = append(*a.diags, d...)
+		ok = ok && !d.HasErrors()
+		out = append(out, Attr[string]{Value: s, Range: e.Range(), Set: !d.HasErrors()})
+	}
+	return Attr[[]Attr[string]]{Value: out, Range: at.Expr.Range(), Set: ok}
+}
+
+func duplicateBlock(kind string, b *hcl.Block, first hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Duplicate " + kind + " block",
+		Detail:   fmt.Sprintf("A %s block is already defined at %s; merge the two.", kind, first),
+		Subject:  b.DefRange.Ptr(),
+	}
+}
+
+func errorf(summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,95 @@
+// Package pipeline chains the pure stages: load, validate, identify,
+// plan, render. The CLI and the daemon both run it; only what comes after
+// (apply, check) touches the system.
+package pipeline
+
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"path/filepath"
+
+	"github.com/sitevpn/sitevpn/internal/diag"
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/identity"
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/plan"
+	"github.com/sitevpn/sitevpn/internal/validate"
+	"github.com/sitevpn/sitevpn/render"
+)
+
+// Options say what to read and who this gateway is.
+type Options struct {
+	ConfigDir string   // every *.hcl of it, and private.key
+	Files     []string // instead of ConfigDir's *.hcl, when set
+	Gateway   string   // overrides the identity from the private key
+}
+
+// Result holds each stage's output.
+type Result struct {
+	Fleet *fleet.Fleet
+	Me    *fleet.Gateway
+	Plan  *plan.Gateway
+	Tree  render.Tree
+}
+
+// Validate loads and validates the fleet. Invalid input is a *diag.Error.
+func Validate(o Options) (*fleet.Fleet, error) {
+	var doc *load.Document
+	var diags hcl.Diagnostics
+	if len(o.Files) > 0 {
+		doc, diags = load.Files(o.Files)
+	} else {
+		doc, diags = load.Dir(o.ConfigDir)
+	}
+	if diags.HasErrors() {
+		return nil, &diag.Error{Diags: diags, Files: filesOf(doc)}
+	}
+	f, vdiags := validate.Validate(doc)
+	if vdiags.HasErrors() {
+		return nil, &diag.Error{Diags: append(diags, vdiags...), Files: doc.Files}
+	}
+	return f, nil
+}
+
+// Run runs every pure stage for this gateway.
+func Run(o Options) (*Result, error) {
+	f, err := Validate(o)
+	if err != nil {
+		return nil, err
+	}
+	me, err := Identify(f, o)
+	if err != nil {
+		return nil, err
+	}
+	return ForGateway(f, me)
+}
+
+// Identify finds this gateway: --gateway, else the private key.
+func Identify(f *fleet.Fleet, o Options) (*fleet.Gateway, error) {
+	keyPath := filepath.Join(o.ConfigDir, identity.KeyFile)
+	if o.Gateway != "" {
+		return identity.Find(f, [32]byte{}, keyPath, o.Gateway)
+	}
+	key, err := identity.ReadPrivateKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	return identity.Find(f, key, keyPath, "")
+}
+
+// ForGateway plans and renders for gateway me.
+func ForGateway(f *fleet.Fleet, me *fleet.Gateway) (*Result, error) {
+	p := plan.For(f, me)
+	tree, err := render.Render(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Fleet: f, Me: me, Plan: p, Tree: tree}, nil
+}
+
+func filesOf(doc *load.Document) map[string]*hcl.File {
+	if doc == nil {
+		return nil
+	}
+	return doc.Files
+}

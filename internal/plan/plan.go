@@ -1,0 +1,166 @@
+// Package plan derives one gateway's desired state from the fleet. It is
+// pure: every value is a function of gateway ids (and of the fleet
+// settings), so adding or removing a gateway never renames, re-ports or
+// re-addresses an existing tunnel.
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/sitevpn/sitevpn/internal/fleet"
+)
+
+// Gateway is everything one gateway must have.
+type Gateway struct {
+	Name      string
+	ID        int
+	Site      Site // this gateway's own site
+	RouterID  netip.Addr
+	Isolation fleet.Isolation
+	Namespace string
+	VRFTable  int
+	MTU       int
+	BGP       fleet.BGP
+	Tunnels   []Tunnel // by remote gateway id
+	LANs      []fleet.LAN
+	// Sites are the other sites, by ASN: the import policy of their tunnels.
+	Sites         []Site
+	MetricsListen netip.AddrPort
+}
+
+// Site is a site's routing identity: its ASN and the prefixes it may announce.
+type Site struct {
+	Name string         `json:"name"`
+	ASN  uint32         `json:"asn"`
+	V4   []netip.Prefix `json:"-"`
+	V6   []netip.Prefix `json:"-"`
+}
+
+// Tunnel is one WireGuard interface to one remote gateway.
+type Tunnel struct {
+	Interface  string `json:"interface"`
+	ListenPort int    `json:"listen_port"`
+	MTU        int    `json:"mtu"`
+	Peer       Peer   `json:"peer"`
+	// Transit addresses: the lower gateway id takes the first address of
+	// the pair's /127 and /31.
+	Local6  netip.Prefix `json:"local6"`
+	Remote6 netip.Addr   `json:"remote6"`
+	Local4  netip.Prefix `json:"local4"`
+	Remote4 netip.Addr   `json:"remote4"`
+}
+
+// Peer is the remote end of a tunnel.
+type Peer struct {
+	Gateway   string         `json:"gateway"`
+	ID        int            `json:"id"`
+	Site      string         `json:"site"`
+	ASN       uint32         `json:"asn"`
+	PublicKey string         `json:"public_key"`
+	Endpoint  netip.AddrPort `json:"endpoint"`
+	Keepalive int            `json:"keepalive"`
+}
+
+// InterfaceName is the tunnel interface towards the gateway with id remote.
+func InterfaceName(remote int) string { return fmt.Sprintf("wg%d", remote) }
+
+// PairIndex numbers the unordered pairs of ids a != b densely from 0:
+// (1,2)=0, (1,3)=1, (2,3)=2, (1,4)=3 ... A new highest id only appends.
+func PairIndex(a, b int) int {
+	if a > b {
+		a, b = b, a
+	}
+	return (b-1)*(b-2)/2 + (a - 1)
+}
+
+// For derives the desired state of gateway me.
+func For(f *fleet.Fleet, me *fleet.Gateway) *Gateway {
+	g := &Gateway{
+		Name:          me.Name,
+		ID:            me.ID,
+		Site:          siteOf(me.Site),
+		RouterID:      me.RouterID,
+		Isolation:     f.Isolation,
+		Namespace:     f.Namespace,
+		VRFTable:      f.VRFTable,
+		MTU:           f.MTU,
+		BGP:           f.BGP,
+		LANs:          me.LANs,
+		MetricsListen: f.MetricsListen,
+	}
+	for _, s := range f.Sites {
+		if s == me.Site {
+			continue
+		}
+		g.Sites = append(g.Sites, siteOf(s))
+		for _, remote := range s.Gateways {
+			g.Tunnels = append(g.Tunnels, tunnel(f, me, remote))
+		}
+	}
+	sort.Slice(g.Tunnels, func(i, j int) bool { return g.Tunnels[i].Peer.ID < g.Tunnels[j].Peer.ID })
+	sort.Slice(g.Sites, func(i, j int) bool { return g.Sites[i].ASN < g.Sites[j].ASN })
+	return g
+}
+
+func siteOf(s *fleet.Site) Site {
+	out := Site{Name: s.Name, ASN: s.ASN}
+	for _, p := range s.Prefixes {
+		if p.Addr().Is4() {
+			out.V4 = append(out.V4, p)
+		} else {
+			out.V6 = append(out.V6, p)
+		}
+	}
+	return out
+}
+
+func tunnel(f *fleet.Fleet, me, remote *fleet.Gateway) Tunnel {
+	k := PairIndex(me.ID, remote.ID)
+	lo6, hi6 := pairAddrs(f.Transit6, k)
+	lo4, hi4 := pairAddrs(f.Transit4, k)
+	l6, r6, l4, r4 := lo6, hi6, lo4, hi4
+	if me.ID > remote.ID {
+		l6, r6, l4, r4 = hi6, lo6, hi4, lo4
+	}
+	// The remote listens for us on port_base + our id; an endpoint written
+	// with a port moves that base for the remote (a NAT forwarding a range).
+	base := f.PortBase
+	if p := remote.Endpoint.Port(); p != 0 {
+		base = int(p)
+	}
+	ep := netip.AddrPortFrom(remote.Endpoint.Addr(), uint16(base+me.ID))
+	return Tunnel{
+		Interface:  InterfaceName(remote.ID),
+		ListenPort: f.PortBase + remote.ID,
+		MTU:        f.MTU,
+		Peer: Peer{
+			Gateway:   remote.Name,
+			ID:        remote.ID,
+			Site:      remote.Site.Name,
+			ASN:       remote.Site.ASN,
+			PublicKey: remote.PublicKey.String(),
+			Endpoint:  ep,
+			Keepalive: f.Keepalive,
+		},
+		Local6:  netip.PrefixFrom(l6, 127),
+		Remote6: r6,
+		Local4:  netip.PrefixFrom(l4, 31),
+		Remote4: r4,
+	}
+}
+
+// pairAddrs returns the two addresses of the k-th two-address block of pool
+// (a /127 of an IPv6 pool, a /31 of an IPv4 one). Validation guarantees k fits.
+func pairAddrs(pool netip.Prefix, k int) (netip.Addr, netip.Addr) {
+	b := pool.Addr().AsSlice()
+	carry := uint64(k) * 2
+	for i := len(b) - 1; i >= 0 && carry > 0; i-- {
+		sum := uint64(b[i]) + carry&0xff
+		b[i] = byte(sum)
+		carry = carry>>8 + sum>>8
+	}
+	lo, _ := netip.AddrFromSlice(b)
+	return lo, lo.Next()
+}

@@ -1,0 +1,129 @@
+package validate
+
+import (
+	"math/big"
+	"net/netip"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/load"
+)
+
+// sourced is a prefix with where it was written and whose it is.
+type sourced struct {
+	p     netip.Prefix
+	r     hcl.Range
+	owner string
+}
+
+// uniqueness checks what spans sites: no prefix of one site overlaps
+// another site's (the BGP import filters would otherwise let a site hijack
+// another's traffic), and nothing overlaps the transit pools.
+func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
+	var all []sourced
+	for _, s := range doc.Sites {
+		for _, a := range s.Prefixes.Value {
+			if p, err := netip.ParsePrefix(a.Value); err == nil && p.Masked() == p {
+				all = append(all, sourced{p, a.Range, s.Name})
+			}
+		}
+	}
+	// Shorter prefixes first: a prefix then meets every prefix containing it
+	// in the map, with one lookup per length: linear in the number of prefixes.
+	sort.SliceStable(all, func(i, j int) bool { return all[i].p.Bits() < all[j].p.Bits() })
+	seen := map[netip.Prefix]sourced{}
+	for _, x := range all {
+		for bits := 0; bits <= x.p.Bits(); bits++ {
+			outer, _ := x.p.Addr().Prefix(bits)
+			if o, ok := seen[outer]; ok && o.owner != x.owner {
+				v.errorf(x.r, "Overlapping site prefixes", "prefix %s of site %q overlaps %s of site %q (%s); a prefix belongs to one site only.", x.p, x.owner, o.p, o.owner, o.r)
+				break
+			}
+		}
+		if _, ok := seen[x.p]; !ok {
+			seen[x.p] = x
+		}
+	}
+	for _, x := range all {
+		v.outsidePools(f, x.p, x.r, "site prefix")
+	}
+	for _, s := range doc.Sites {
+		for _, g := range s.Gateways {
+			if ap, err := parseEndpointAddr(g.Endpoint.Value); err == nil {
+				v.outsidePools(f, netip.PrefixFrom(ap, ap.BitLen()), g.Endpoint.Range, "endpoint")
+			}
+			for _, l := range g.LANs {
+				for _, a := range l.Addresses.Value {
+					if p, err := netip.ParsePrefix(a.Value); err == nil {
+						v.outsidePools(f, p.Masked(), a.Range, "lan address")
+					}
+				}
+			}
+		}
+	}
+}
+
+func parseEndpointAddr(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	return ap.Addr(), err
+}
+
+func (v *validator) outsidePools(f *fleet.Fleet, p netip.Prefix, r hcl.Range, what string) {
+	for _, pool := range []netip.Prefix{f.Transit6, f.Transit4} {
+		if pool.IsValid() && pool.Overlaps(p) {
+			v.errorf(r, "Overlap with a transit pool", "%s %s overlaps the transit pool %s, whose addresses sitevpn gives to tunnels; use addresses outside it, or move the pool.", what, p, pool)
+		}
+	}
+}
+
+// pools checks that every derived value fits: ListenPorts below 65536 and
+// one /127 and one /31 per pair of gateways up to the highest id.
+func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
+	b := doc.Fleet
+	maxID := 0
+	var maxAt hcl.Range
+	for _, s := range f.Sites {
+		for _, g := range s.Gateways {
+			if g.ID > maxID && g.ID <= 65535 {
+				maxID, maxAt = g.ID, v.at[idKey(g.ID)]
+			}
+		}
+	}
+	if maxID == 0 {
+		return
+	}
+	if f.PortBase >= 1 && f.PortBase <= 65535 && f.PortBase+maxID > 65535 {
+		v.errorf(b.PortBase.Range, "port_base too high", "port_base %d plus the highest gateway id %d (%s) passes 65535; lower port_base to at most %d.", f.PortBase, maxID, maxAt, 65535-maxID)
+	}
+	for _, s := range doc.Sites {
+		for _, g := range s.Gateways {
+			if ap, err := netip.ParseAddrPort(g.Endpoint.Value); err == nil && int(ap.Port())+maxID > 65535 {
+				v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d here, past 65535; use a port of at most %d.", ap, int(ap.Port())+maxID, 65535-maxID)
+			}
+		}
+	}
+	pairs := big.NewInt(int64(maxID) * int64(maxID-1) / 2)
+	for _, c := range []struct {
+		pool       netip.Prefix
+		attr       load.Attr[string]
+		name       string
+		tunnelBits int
+	}{{f.Transit6, b.Transit6, "transit6", 127}, {f.Transit4, b.Transit4, "transit4", 31}} {
+		if !c.pool.IsValid() {
+			continue
+		}
+		capacity := new(big.Int).Lsh(big.NewInt(1), uint(c.tunnelBits-c.pool.Bits()))
+		if capacity.Cmp(pairs) < 0 {
+			// 2^(tunnelBits-need) >= pairs: need = tunnelBits - ceil(log2(pairs)).
+			need := c.tunnelBits - new(big.Int).Sub(pairs, big.NewInt(1)).BitLen()
+			r := c.attr.Range
+			v.errorf(r, "Transit pool too small", "%s %s holds %s tunnels (one /%d each), but the highest gateway id %d (%s) needs %s; use a /%d or shorter, or lower the ids.",
+				c.name, c.pool, capacity, c.tunnelBits, maxID, maxAt, pairs, need)
+		}
+	}
+}

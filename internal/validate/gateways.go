@@ -1,0 +1,123 @@
+package validate
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/load"
+)
+
+// maxID keeps wg<id> within the 15-byte interface name limit with room to
+// spare, and the pair index within an int on every platform.
+const maxID = 65535
+
+func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fleet.Gateway {
+	g := &fleet.Gateway{Name: b.Name, Site: s, ID: b.ID.Value}
+	if !validName(b.Name, maxName) {
+		v.errorf(b.NameRange, "Invalid gateway name", "gateway name %q: use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'.", b.Name, maxName)
+	}
+	if first, ok := v.remember("gateway:"+b.Name, b.NameRange); !ok {
+		v.errorf(b.NameRange, "Duplicate gateway name", "gateway %q is already defined at %s; names are unique across the fleet.", b.Name, first)
+	}
+	idOK := b.ID.Set && v.id(b.ID)
+	if b.Endpoint.Set {
+		g.Endpoint = v.endpoint(b.Endpoint)
+	}
+	if b.PublicKey.Set {
+		k, err := wgtypes.ParseKey(strings.TrimSpace(b.PublicKey.Value))
+		if err != nil {
+			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key %q is not a WireGuard key (44 characters of base64); print it on the gateway with `sitevpn pubkey`.", b.PublicKey.Value)
+		} else if first, ok := v.remember(k, b.PublicKey.Range); !ok {
+			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, first)
+		}
+		g.PublicKey = k
+	}
+	g.RouterID = fleet.DefaultRouterID(g.ID)
+	if b.RouterID.Set {
+		a, err := netip.ParseAddr(b.RouterID.Value)
+		if err != nil || !a.Is4() || a.IsUnspecified() {
+			v.errorf(b.RouterID.Range, "Invalid router_id", "router_id is %q; write a non-zero IPv4 address, such as \"192.0.2.1\", or leave it out (the default is the gateway id, %s).", b.RouterID.Value, g.RouterID)
+		} else {
+			g.RouterID = a
+		}
+	}
+	// A derived router id repeats only when the id does, which is reported already.
+	if b.RouterID.Set || idOK {
+		if first, ok := v.remember("router-id:"+g.RouterID.String(), b.RouterID.Range); !ok {
+			v.errorf(b.RouterID.Range, "Duplicate router_id", "router id %s of gateway %q is already used at %s; set a distinct router_id.", g.RouterID, b.Name, first)
+		}
+	}
+	seen := map[string]bool{}
+	for _, lb := range b.LANs {
+		if seen[lb.Name] {
+			v.errorf(lb.NameRange, "Duplicate lan", "interface %q has two lan blocks in gateway %q; merge them.", lb.Name, b.Name)
+			continue
+		}
+		seen[lb.Name] = true
+		g.LANs = append(g.LANs, v.lan(lb))
+	}
+	return g
+}
+
+// id reports whether the gateway id is in range and not used before.
+func (v *validator) id(a load.Attr[int]) bool {
+	if a.Value < 1 || a.Value > maxID {
+		v.errorf(a.Range, "Invalid id", "id is %d; use a small positive integer (1 to %d), unique across the fleet. Tunnel names, ports and transit addresses derive from it.", a.Value, maxID)
+		return false
+	}
+	if first, ok := v.remember(idKey(a.Value), a.Range); !ok {
+		v.errorf(a.Range, "Duplicate id", "id %d is already used at %s; give each gateway of the fleet its own id, and never reuse one for another gateway.", a.Value, first)
+		return false
+	}
+	return true
+}
+
+// endpoint parses "addr", "[v6addr]:port" or "v4addr:port".
+func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
+	s := strings.TrimSpace(a.Value)
+	var ap netip.AddrPort
+	if addr, err := netip.ParseAddr(s); err == nil {
+		ap = netip.AddrPortFrom(addr, 0)
+	} else if ap, err = netip.ParseAddrPort(s); err != nil || ap.Port() == 0 {
+		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not an IP address; write \"2001:db8:1::1\", \"192.0.2.1\", or with a port \"[2001:db8:1::1]:51820\" / \"192.0.2.1:51820\" (host names are not resolved).", a.Value)
+		return netip.AddrPort{}
+	}
+	addr := ap.Addr()
+	if addr.Zone() != "" || addr.IsUnspecified() || addr.IsMulticast() || addr.IsLoopback() || addr.Is4In6() {
+		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not a unicast address other gateways can reach; write the gateway's public address.", a.Value)
+		return netip.AddrPort{}
+	}
+	if first, ok := v.remember(addr, a.Range); !ok {
+		v.errorf(a.Range, "Duplicate endpoint", "endpoint address %s is already used at %s; each gateway needs its own public address.", addr, first)
+	}
+	return ap
+}
+
+func (v *validator) lan(b *load.LAN) fleet.LAN {
+	l := fleet.LAN{Interface: b.Name, OSPF: b.OSPF.Value}
+	switch {
+	case !validName(b.Name, 15) || strings.ContainsAny(b.Name, "/:"):
+		v.errorf(b.NameRange, "Invalid lan interface", "lan %q: an interface name is 1 to 15 letters, digits, '-', '_' or '.'.", b.Name)
+	case tunnelName(b.Name):
+		v.errorf(b.NameRange, "Invalid lan interface", "lan %q: names wg<id> belong to sitevpn's tunnels; rename the interface (systemd .link files can).", b.Name)
+	}
+	for _, a := range b.Addresses.Value {
+		if p, ok := v.prefix(a, "lan address", false); ok {
+			// The network address of a subnet is no interface address (a /31
+			// or /127 has no network address to avoid).
+			if p.Bits() < p.Addr().BitLen()-1 && p.Addr() == p.Masked().Addr() {
+				v.errorf(a.Range, "Invalid lan address", "%q: write the interface's own address with the subnet length, such as \"192.168.101.11/24\".", a.Value)
+				continue
+			}
+			l.Addresses = append(l.Addresses, p)
+		}
+	}
+	return l
+}
+
+// idKey is the key under which an id's position is remembered.
+func idKey(id int) string { return fmt.Sprintf("id:%d", id) }

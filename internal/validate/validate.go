@@ -1,0 +1,152 @@
+// Package validate turns a load.Document into a fleet.Fleet, checking every
+// rule of the design: value syntax, ranges, uniqueness, prefix overlaps,
+// transit pool capacity. Every problem is a diagnostic at the offending
+// value, with the value and what to do; all of them are reported at once.
+package validate
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/load"
+)
+
+// Validate checks doc and returns the fleet it defines. The fleet is nil
+// whenever any diagnostic is an error: nothing half-valid goes further.
+func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
+	v := &validator{}
+	if doc == nil || doc.Fleet == nil {
+		return nil, nil
+	}
+	f := v.fleet(doc.Fleet)
+	for _, s := range doc.Sites {
+		if site := v.site(f, s); site != nil {
+			f.Sites = append(f.Sites, site)
+		}
+	}
+	v.uniqueness(f, doc)
+	v.pools(f, doc)
+	if v.diags.HasErrors() {
+		return nil, v.diags
+	}
+	return f, v.diags
+}
+
+type validator struct {
+	diags hcl.Diagnostics
+	// where each value was written, for "already used at" details and for
+	// checks that span the fleet
+	at map[any]hcl.Range
+}
+
+func (v *validator) errorf(r hcl.Range, summary, format string, args ...any) {
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
+// remember records where key was first written; it reports false, and the
+// first position, when key was seen before.
+func (v *validator) remember(key any, r hcl.Range) (hcl.Range, bool) {
+	if v.at == nil {
+		v.at = map[any]hcl.Range{}
+	}
+	if first, dup := v.at[key]; dup {
+		return first, false
+	}
+	v.at[key] = r
+	return r, true
+}
+
+func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
+	f := &fleet.Fleet{
+		Isolation: fleet.Isolation(b.Isolation.Or(string(fleet.DefaultIsolation))),
+		Namespace: b.Namespace.Or(fleet.DefaultNamespace),
+		PortBase:  b.PortBase.Or(fleet.DefaultPortBase),
+		MTU:       b.MTU.Or(fleet.DefaultMTU),
+		Keepalive: b.Keepalive.Or(fleet.DefaultKeepalive),
+		VRFTable:  b.VRFTable.Or(fleet.DefaultVRFTable),
+		BGP:       fleet.BGP{HoldTime: fleet.DefaultHoldTime},
+	}
+	switch f.Isolation {
+	case fleet.NetNS, fleet.VRF:
+	default:
+		v.errorf(b.Isolation.Range, "Invalid isolation", "isolation is %q; use \"netns\" (a private network namespace, the default) or \"vrf\".", b.Isolation.Value)
+	}
+	v.namespace(f, b.Namespace)
+	if f.PortBase < 1 || f.PortBase > 65535 {
+		v.errorf(b.PortBase.Range, "Invalid port_base", "port_base is %d; use a UDP port between 1 and 65535 (ListenPort = port_base + remote gateway id).", f.PortBase)
+	}
+	f.Transit6 = v.pool(b.Transit6, "transit6", true, 127)
+	f.Transit4 = v.pool(defaulted(b.Transit4, fleet.DefaultTransit4), "transit4", false, 31)
+	if f.MTU < 1280 || f.MTU > 9000 {
+		v.errorf(b.MTU.Range, "Invalid mtu", "mtu is %d; use 1280 (IPv6's minimum) to 9000. WireGuard adds 80 bytes over IPv6: 1420 fits a 1500-byte path.", f.MTU)
+	}
+	if f.Keepalive < 0 || f.Keepalive > 65535 {
+		v.errorf(b.Keepalive.Range, "Invalid keepalive", "keepalive is %d; use 0 (off) to 65535 seconds; 25 keeps NAT mappings open.", f.Keepalive)
+	}
+	if f.VRFTable < 1 || f.VRFTable > 0xfffffffe || (f.VRFTable >= 253 && f.VRFTable <= 255) {
+		v.errorf(b.VRFTable.Range, "Invalid vrf_table", "vrf_table is %d; use a routing table number from 1 to 4294967294 other than 253-255 (the kernel's default, main and local tables).", f.VRFTable)
+	}
+	listen := b.MetricsListen.Or(fleet.DefaultMetricsListen)
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		v.errorf(b.MetricsListen.Range, "Invalid metrics_listen", "metrics_listen is %q; write an address and port, such as \"127.0.0.1:9474\" or \"[::1]:9474\".", listen)
+	}
+	f.MetricsListen = ap
+	if b.BGP != nil {
+		f.BGP.HoldTime = b.BGP.HoldTime.Or(fleet.DefaultHoldTime)
+		f.BGP.BFD = b.BGP.BFD.Value
+		if h := f.BGP.HoldTime; h != 0 && (h < 3 || h > 65535) {
+			v.errorf(b.BGP.HoldTime.Range, "Invalid hold_time", "hold_time is %d; BGP allows 0 (no keepalives) or 3 to 65535 seconds. 6 detects a dead tunnel in 6 s.", h)
+		}
+	}
+	return f
+}
+
+func defaulted(a load.Attr[string], def string) load.Attr[string] {
+	if !a.Set {
+		a.Value = def
+	}
+	return a
+}
+
+func (v *validator) namespace(f *fleet.Fleet, a load.Attr[string]) {
+	max := 255 // a file name under /run/netns
+	if f.Isolation == fleet.VRF {
+		max = 15 // the VRF is a network interface
+	}
+	if !validName(f.Namespace, max) {
+		v.errorf(a.Range, "Invalid namespace", "namespace is %q; use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'%s.",
+			f.Namespace, max, map[bool]string{true: " (in vrf mode it names a network interface)"}[f.Isolation == fleet.VRF])
+	}
+	if tunnelName(f.Namespace) {
+		v.errorf(a.Range, "Invalid namespace", "namespace %q looks like a tunnel interface name (wg<id>), which sitevpn owns; pick another name, such as \"private\".", f.Namespace)
+	}
+}
+
+// pool parses a transit pool: a canonical CIDR of the right family with
+// room for at least one tunnel (a /127 or a /31).
+func (v *validator) pool(a load.Attr[string], name string, six bool, tunnelBits int) netip.Prefix {
+	p, err := netip.ParsePrefix(a.Value)
+	family := map[bool]string{true: "IPv6", false: "IPv4"}[six]
+	switch {
+	case err != nil:
+		v.errorf(a.Range, "Invalid "+name, "%s is %q, not a CIDR prefix; write an %s prefix such as %q.", name, a.Value, family, map[bool]string{true: "2001:db8:ff::/64", false: "169.254.0.0/16"}[six])
+	case p.Addr().Is6() != six || p.Addr().Is4In6():
+		v.errorf(a.Range, "Invalid "+name, "%s is %q; it must be an %s prefix.", name, a.Value, family)
+	case p.Masked() != p:
+		v.errorf(a.Range, "Invalid "+name, "%s %q has host bits set; write %q.", name, a.Value, p.Masked().String())
+	case p.Bits() > tunnelBits:
+		v.errorf(a.Range, "Invalid "+name, "%s %q cannot hold one /%d; use a shorter prefix.", name, a.Value, tunnelBits)
+	default:
+		return p
+	}
+	return netip.Prefix{}
+}

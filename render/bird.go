@@ -1,0 +1,119 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/plan"
+)
+
+// birdConfig is what bird.conf.tmpl needs, precomputed so the template
+// holds layout only.
+type birdConfig struct {
+	*plan.Gateway
+	VRF          bool
+	BFD          bool
+	Sets         []prefixSet
+	LANPatterns  string // "eth1", "eth2"
+	OSPFPatterns string
+	Kernels      []channel
+	OSPF         []ospfInstance
+	Sessions     []session
+	// Export filters: own site's prefixes, never a BGP route (no transit).
+	Export4, Export6 string
+}
+
+type prefixSet struct{ Name, Members string }
+
+type channel struct{ Name, Family string }
+
+type ospfInstance struct {
+	Version      int
+	Name, Family string
+}
+
+type session struct {
+	Interface        string
+	Peer, Site       string
+	ASN              uint32
+	Local6, Remote6  netip.Addr
+	Local4           netip.Addr
+	Import4, Import6 string
+}
+
+func birdView(g *plan.Gateway) birdConfig {
+	c := birdConfig{
+		Gateway: g,
+		VRF:     g.Isolation == fleet.VRF,
+		BFD:     g.BGP.BFD,
+		Kernels: []channel{{"kernel4", "ipv4"}, {"kernel6", "ipv6"}},
+	}
+	for _, s := range append([]plan.Site{g.Site}, g.Sites...) {
+		c.Sets = appendSet(c.Sets, s.ASN, "V4", s.V4)
+		c.Sets = appendSet(c.Sets, s.ASN, "V6", s.V6)
+	}
+	c.Export4 = exportFilter(g.Site.ASN, g.Site.V4)
+	c.Export6 = exportFilter(g.Site.ASN, g.Site.V6)
+	imports := map[uint32][2]string{}
+	for _, s := range g.Sites {
+		imports[s.ASN] = [2]string{importFilter(s.ASN, "V4", s.V4), importFilter(s.ASN, "V6", s.V6)}
+	}
+	var lans, ospf []string
+	for _, l := range g.LANs {
+		lans = append(lans, quote(l.Interface))
+		if l.OSPF {
+			ospf = append(ospf, quote(l.Interface))
+		}
+	}
+	c.LANPatterns = strings.Join(lans, ", ")
+	c.OSPFPatterns = strings.Join(ospf, ", ")
+	if len(ospf) > 0 {
+		c.OSPF = []ospfInstance{{2, "ospf4", "ipv4"}, {3, "ospf6", "ipv6"}}
+	}
+	for _, t := range g.Tunnels {
+		im := imports[t.Peer.ASN]
+		c.Sessions = append(c.Sessions, session{
+			Interface: t.Interface, Peer: t.Peer.Gateway, Site: t.Peer.Site, ASN: t.Peer.ASN,
+			Local6: t.Local6.Addr(), Remote6: t.Remote6, Local4: t.Local4.Addr(),
+			Import4: im[0], Import6: im[1],
+		})
+	}
+	return c
+}
+
+func setName(asn uint32, family string) string { return fmt.Sprintf("AS%d_%s", asn, family) }
+
+// appendSet defines a site's prefix set; BIRD has no empty set literal, so
+// a family without prefixes gets no set and its filters read "none".
+func appendSet(sets []prefixSet, asn uint32, family string, ps []netip.Prefix) []prefixSet {
+	if len(ps) == 0 {
+		return sets
+	}
+	members := make([]string, len(ps))
+	for i, p := range ps {
+		members[i] = p.String() + "+"
+	}
+	return append(sets, prefixSet{setName(asn, family), strings.Join(members, ", ")})
+}
+
+func importFilter(asn uint32, family string, ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	return "where net ~ " + setName(asn, family)
+}
+
+func exportFilter(asn uint32, ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	family := "V6"
+	if ps[0].Addr().Is4() {
+		family = "V4"
+	}
+	return "where net ~ " + setName(asn, family) + " && source != RTS_BGP"
+}
+
+func quote(s string) string { return `"` + s + `"` }
