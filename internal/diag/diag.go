@@ -6,15 +6,20 @@ package diag
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
 // Format writes every diagnostic of diags, quoting source from files.
+// They are sorted by position, so the errors of a file read top to bottom
+// whichever stage found them.
 func Format(diags hcl.Diagnostics, files map[string]*hcl.File) string {
+	sorted := append(hcl.Diagnostics(nil), diags...)
+	sort.SliceStable(sorted, func(i, j int) bool { return before(sorted[i].Subject, sorted[j].Subject) })
 	var b strings.Builder
-	for _, d := range diags {
+	for _, d := range sorted {
 		writeOne(&b, d, files)
 	}
 	return b.String()
@@ -50,6 +55,19 @@ func writeOne(b *strings.Builder, d *hcl.Diagnostic, files map[string]*hcl.File)
 		width = r.End.Column - r.Start.Column
 	}
 	fmt.Fprintf(b, "  %s%s\n", strings.Repeat(" ", max(r.Start.Column-1, 0)), strings.Repeat("^", width))
+}
+
+func before(a, b *hcl.Range) bool {
+	switch {
+	case a == nil || b == nil:
+		return a == nil && b != nil
+	case a.Filename != b.Filename:
+		return a.Filename < b.Filename
+	case a.Start.Line != b.Start.Line:
+		return a.Start.Line < b.Start.Line
+	default:
+		return a.Start.Column < b.Start.Column
+	}
 }
 
 // Error is an error made of configuration diagnostics.

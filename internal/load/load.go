@@ -64,8 +64,13 @@ func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 		diags = append(diags, doc.addBody(f.Body)...)
 	}
 	if doc.Fleet == nil && !diags.HasErrors() {
-		diags = append(diags, errorf("Missing fleet block",
-			"No file has a fleet block. Add one, for example:\n  fleet {\n    transit6 = \"2001:db8:ff::/64\"\n  }"))
+		d := errorf("Missing fleet block",
+			"No file has a fleet block. Add one, for example:\n  fleet {\n    transit6 = \"2001:db8:ff::/64\"\n  }")
+		if len(srcs) > 0 {
+			start := hcl.Pos{Line: 1, Column: 1}
+			d.Subject = &hcl.Range{Filename: srcs[0].Name, Start: start, End: start}
+		}
+		diags = append(diags, d)
 	}
 	return doc, diags
 }
@@ -79,7 +84,7 @@ func (doc *Document) addBody(body hcl.Body) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate fleet block",
-					Detail:   fmt.Sprintf("The fleet is already defined at %s; keep one fleet block across all files.", doc.Fleet.DefRange),
+					Detail:   fmt.Sprintf("The fleet is already defined at %s; keep one fleet block across all files.", pos(doc.Fleet.DefRange)),
 					Subject:  b.DefRange.Ptr(),
 				})
 				continue
@@ -172,9 +177,22 @@ func attr[T any](a attrs, name string) Attr[T] {
 		return Attr[T]{Range: a.block}
 	}
 	var v T
-	d := gohcl.DecodeExpression(at.Expr, nil, &v)
-	*a.diags = append(*a.diags, d...)
-	return Attr[T]{Value: v, Range: at.Expr.Range(), Set: !d.HasErrors()}
+	if d := decodeLiteral(at.Expr, &v); d.HasErrors() {
+		*a.diags = append(*a.diags, d...)
+		return Attr[T]{Range: at.Expr.Range()}
+	}
+	return Attr[T]{Value: v, Range: at.Expr.Range(), Set: true}
+}
+
+// decodeLiteral decodes an expression that must not need an evaluation
+// context.
+func decodeLiteral(expr hcl.Expression, v any) hcl.Diagnostics {
+	// Evaluate first: a variable or function gets one clear diagnostic
+	// instead of a second one about its unknown value.
+	if _, d := expr.Value(nil); d.HasErrors() {
+		return d
+	}
+	return gohcl.DecodeExpression(expr, nil, v)
 }
 
 // list decodes a list of strings, keeping each element's own range so an
@@ -193,7 +211,7 @@ func list(a attrs, name string) Attr[[]Attr[string]] {
 	ok = true
 	for _, e := range exprs {
 		var s string
-		d := gohcl.DecodeExpression(e, nil, &s)
+		d := decodeLiteral(e, &s)
 		*a.diags = append(*a.diags, d...)
 		ok = ok && !d.HasErrors()
 		out = append(out, Attr[string]{Value: s, Range: e.Range(), Set: !d.HasErrors()})
@@ -205,9 +223,14 @@ func duplicateBlock(kind string, b *hcl.Block, first hcl.Range) *hcl.Diagnostic 
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + kind + " block",
-		Detail:   fmt.Sprintf("A %s block is already defined at %s; merge the two.", kind, first),
+		Detail:   fmt.Sprintf("A %s block is already defined at %s; merge the two.", kind, pos(first)),
 		Subject:  b.DefRange.Ptr(),
 	}
+}
+
+// pos prints a range as file:line:col, as diagnostics start.
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 func errorf(summary, format string, args ...any) *hcl.Diagnostic {

@@ -5,7 +5,6 @@ package pipeline
 
 import (
 	"github.com/hashicorp/hcl/v2"
-
 	"path/filepath"
 
 	"github.com/sitevpn/sitevpn/internal/diag"
@@ -41,12 +40,15 @@ func Validate(o Options) (*fleet.Fleet, error) {
 	} else {
 		doc, diags = load.Dir(o.ConfigDir)
 	}
-	if diags.HasErrors() {
-		return nil, &diag.Error{Diags: diags, Files: filesOf(doc)}
+	if doc == nil {
+		return nil, &diag.Error{Diags: diags}
 	}
+	// Validate even a document with schema errors: the values that did
+	// load are checked too, so every error of the files shows at once.
 	f, vdiags := validate.Validate(doc)
-	if vdiags.HasErrors() {
-		return nil, &diag.Error{Diags: append(diags, vdiags...), Files: doc.Files}
+	diags = append(diags, vdiags...)
+	if diags.HasErrors() {
+		return nil, &diag.Error{Diags: diags, Files: doc.Files}
 	}
 	return f, nil
 }
@@ -85,11 +87,4 @@ func ForGateway(f *fleet.Fleet, me *fleet.Gateway) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Fleet: f, Me: me, Plan: p, Tree: tree}, nil
-}
-
-func filesOf(doc *load.Document) map[string]*hcl.File {
-	if doc == nil {
-		return nil
-	}
-	return doc.Files
 }

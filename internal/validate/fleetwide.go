@@ -38,7 +38,7 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 		for bits := 0; bits <= x.p.Bits(); bits++ {
 			outer, _ := x.p.Addr().Prefix(bits)
 			if o, ok := seen[outer]; ok && o.owner != x.owner {
-				v.errorf(x.r, "Overlapping site prefixes", "prefix %s of site %q overlaps %s of site %q (%s); a prefix belongs to one site only.", x.p, x.owner, o.p, o.owner, o.r)
+				v.errorf(x.r, "Overlapping site prefixes", "prefix %s of site %q overlaps %s of site %q (%s); a prefix belongs to one site only.", x.p, x.owner, o.p, o.owner, pos(o.r))
 				break
 			}
 		}
@@ -86,11 +86,11 @@ func (v *validator) outsidePools(f *fleet.Fleet, p netip.Prefix, r hcl.Range, wh
 func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	b := doc.Fleet
 	maxID := 0
-	var maxAt hcl.Range
+	var maxAt string
 	for _, s := range f.Sites {
 		for _, g := range s.Gateways {
 			if g.ID > maxID && g.ID <= 65535 {
-				maxID, maxAt = g.ID, v.at[idKey(g.ID)]
+				maxID, maxAt = g.ID, pos(v.at[idKey(g.ID)])
 			}
 		}
 	}

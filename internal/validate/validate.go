@@ -42,6 +42,11 @@ type validator struct {
 	at map[any]hcl.Range
 }
 
+// pos prints a range as file:line:col, as diagnostics start.
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
 func (v *validator) errorf(r hcl.Range, summary, format string, args ...any) {
 	v.diags = append(v.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,
@@ -52,16 +57,16 @@ func (v *validator) errorf(r hcl.Range, summary, format string, args ...any) {
 }
 
 // remember records where key was first written; it reports false, and the
-// first position, when key was seen before.
-func (v *validator) remember(key any, r hcl.Range) (hcl.Range, bool) {
+// first position (file:line:col), when key was seen before.
+func (v *validator) remember(key any, r hcl.Range) (string, bool) {
 	if v.at == nil {
 		v.at = map[any]hcl.Range{}
 	}
 	if first, dup := v.at[key]; dup {
-		return first, false
+		return pos(first), false
 	}
 	v.at[key] = r
-	return r, true
+	return pos(r), true
 }
 
 func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
@@ -83,7 +88,9 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 	if f.PortBase < 1 || f.PortBase > 65535 {
 		v.errorf(b.PortBase.Range, "Invalid port_base", "port_base is %d; use a UDP port between 1 and 65535 (ListenPort = port_base + remote gateway id).", f.PortBase)
 	}
-	f.Transit6 = v.pool(b.Transit6, "transit6", true, 127)
+	if b.Transit6.Set { // a missing one is reported by load
+		f.Transit6 = v.pool(b.Transit6, "transit6", true, 127)
+	}
 	f.Transit4 = v.pool(defaulted(b.Transit4, fleet.DefaultTransit4), "transit4", false, 31)
 	if f.MTU < 1280 || f.MTU > 9000 {
 		v.errorf(b.MTU.Range, "Invalid mtu", "mtu is %d; use 1280 (IPv6's minimum) to 9000. WireGuard adds 80 bytes over IPv6: 1420 fits a 1500-byte path.", f.MTU)

@@ -1,0 +1,64 @@
+package validate_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sitevpn/sitevpn/internal/diag"
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/validate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .err files")
+
+func check(path string) (string, bool) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	doc, diags := load.Parse([]load.Source{{Name: filepath.ToSlash(path), Bytes: src}})
+	_, vd := validate.Validate(doc)
+	diags = append(diags, vd...)
+	return diag.Format(diags, doc.Files), diags.HasErrors()
+}
+
+func TestValidBase(t *testing.T) {
+	if out, bad := check("testdata/valid.hcl"); bad || out != "" {
+		t.Fatalf("the base of the invalid cases is invalid itself:\n%s", out)
+	}
+}
+
+// TestInvalid: each testdata/invalid/NAME.hcl is the valid base with one
+// thing wrong; its diagnostics (position, message, quoted source) must be
+// exactly testdata/invalid/NAME.err.
+func TestInvalid(t *testing.T) {
+	cases, err := filepath.Glob("testdata/invalid/*.hcl")
+	if err != nil || len(cases) < 25 {
+		t.Fatalf("%d invalid cases (%v), want at least 25", len(cases), err)
+	}
+	for _, c := range cases {
+		t.Run(strings.TrimSuffix(filepath.Base(c), ".hcl"), func(t *testing.T) {
+			got, bad := check(c)
+			if !bad {
+				t.Fatalf("no error reported; diagnostics:\n%s", got)
+			}
+			golden := strings.TrimSuffix(c, ".hcl") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test ./internal/validate -update writes it; review it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("diagnostics differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
