@@ -32,12 +32,25 @@ type Client struct {
 	// now is the clock used to place BIRD's time-of-day-only timestamps;
 	// tests replace it.
 	now func() time.Time
+	// dial opens the connection; tests replace it to record the stream.
+	dial func(ctx context.Context, path string) (net.Conn, error)
+}
+
+func newClient(path string) *Client {
+	return &Client{
+		path: path,
+		now:  time.Now,
+		dial: func(ctx context.Context, path string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}
 }
 
 // Dial connects to the control socket at path (for sitevpn the one given
 // to bird with -s) and reads BIRD's greeting.
 func Dial(ctx context.Context, path string) (*Client, error) {
-	c := &Client{path: path, now: time.Now}
+	c := newClient(path)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.connect(ctx); err != nil {
@@ -115,8 +128,7 @@ func (c *Client) call(ctx context.Context, cmd string) ([]Line, error) {
 
 // connect dials and reads the greeting. The caller holds c.mu.
 func (c *Client) connect(ctx context.Context) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.path)
+	conn, err := c.dial(ctx, c.path)
 	if err != nil {
 		return &OpError{Op: "dial", Err: err}
 	}
