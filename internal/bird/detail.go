@@ -94,8 +94,11 @@ func (d *ProtocolDetail) Channel(name string) *Channel {
 }
 
 // ProtocolDetail returns the details of the protocol called name ("show
-// protocols all NAME"). A name BIRD does not know gives a *ReplyError with
-// code CodeParseError, since BIRD checks the name while parsing.
+// protocols all NAME"). When BIRD runs no protocol of that name (such as a
+// session whose configuration is not applied yet) the error matches
+// ErrNoProtocol, and unwraps to BIRD's reply: 9001 when the name is no
+// symbol at all (BIRD checks it while parsing the command), 9002 when it
+// names something else.
 func (c *Client) ProtocolDetail(ctx context.Context, name string) (*ProtocolDetail, error) {
 	sym, err := symbol(name)
 	if err != nil {
@@ -103,6 +106,12 @@ func (c *Client) ProtocolDetail(ctx context.Context, name string) (*ProtocolDeta
 	}
 	cmd := "show protocols all " + sym
 	lines, err := c.call(ctx, cmd)
+	var re *ReplyError
+	if errors.As(err, &re) && (re.Code == CodeParseError || re.Code == CodeInvalidSymbol) {
+		// The command is well formed whatever the name, so a parse error
+		// can only be about the name.
+		return nil, &OpError{Op: cmd, Err: fmt.Errorf("%w %q: %w", ErrNoProtocol, name, re)}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +130,9 @@ func (c *Client) ProtocolDetail(ctx context.Context, name string) (*ProtocolDeta
 func (c *Client) ProtocolDetails(ctx context.Context) ([]ProtocolDetail, error) {
 	const cmd = "show protocols all"
 	lines, err := c.call(ctx, cmd)
+	if noProtocols(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,10 @@ var ErrClosed = errors.New("bird: client closed")
 // configuration because it is shutting down (reply 0006).
 var ErrShuttingDown = errors.New("reconfiguration ignored, BIRD is shutting down")
 
+// ErrNoProtocol is matched by the error of ProtocolDetail when BIRD runs no
+// protocol of that name.
+var ErrNoProtocol = errors.New("no such protocol")
+
 // OpError is the error of every call: Op is the command sent to BIRD (or
 // "dial"), Err what went wrong. It unwraps, so errors.Is(err,
 // context.DeadlineExceeded) and errors.As(err, new(*ReplyError)) work.
@@ -50,10 +54,13 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0:
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	case e.File != "":
+		return e.File + ": " + e.Message
 	}
-	return e.File + ": " + e.Message
+	return e.Message
 }
 
 func (e *ConfigError) Unwrap() error { return e.reply }

@@ -111,8 +111,12 @@ func TestIntegrationBIRD(t *testing.T) {
 
 		_, err = a.ProtocolDetail(ctx, "nosuch")
 		var re *ReplyError
-		if !errors.As(err, &re) || re.Code != CodeParseError {
-			t.Errorf("unknown protocol: err = %v, want a %d reply", err, CodeParseError)
+		if !errors.Is(err, ErrNoProtocol) || !errors.As(err, &re) || re.Code != CodeParseError {
+			t.Errorf("unknown protocol: err = %v, want ErrNoProtocol from a %d reply", err, CodeParseError)
+		}
+		// A symbol of another kind: the table.
+		if _, err := a.ProtocolDetail(ctx, "master6"); !errors.Is(err, ErrNoProtocol) {
+			t.Errorf("table name: err = %v, want ErrNoProtocol", err)
 		}
 		_, err = a.Raw(ctx, `show protocols "nomatch*"`)
 		if !errors.As(err, &re) || re.Code != CodeNoProtocolsMatch {

@@ -2,6 +2,7 @@ package bird
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ type Protocol struct {
 func (c *Client) Protocols(ctx context.Context) ([]Protocol, error) {
 	const cmd = "show protocols"
 	lines, err := c.call(ctx, cmd)
+	if noProtocols(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +44,13 @@ func (c *Client) Protocols(ctx context.Context) ([]Protocol, error) {
 		return nil, &OpError{Op: cmd, Err: err}
 	}
 	return ps, nil
+}
+
+// noProtocols reports whether err is BIRD saying that no protocol matched,
+// which for a listing of all of them means there are none.
+func noProtocols(err error) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Code == CodeNoProtocolsMatch
 }
 
 // parseProtocols reads the 1002 rows of a "show protocols" reply and ignores

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Reply codes this package acts on (doc/reply_codes in BIRD's source).
@@ -27,6 +28,7 @@ const (
 	CodeNoProtocolsMatch        = 8003 // show protocols "pattern" matched nothing
 	CodeAccessDenied            = 8007 // restricted CLI (bird -R, or "restrict")
 	CodeParseError              = 9001 // the command itself did not parse
+	CodeInvalidSymbol           = 9002 // a symbol of the wrong kind: "x is not a protocol"
 )
 
 // maxLine bounds one reply line. BIRD formats lines into a 512-byte buffer
@@ -65,6 +67,9 @@ func readReply(r *bufio.Reader) ([]Line, error) {
 	for {
 		raw, err := readLine(r)
 		if err != nil {
+			if err == io.EOF && last >= 0 {
+				err = io.ErrUnexpectedEOF // hung up in the middle of a reply
+			}
 			return lines, err
 		}
 		switch {
@@ -97,8 +102,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	switch {
 	case errors.Is(err, bufio.ErrBufferFull):
 		return nil, fmt.Errorf("%w: line longer than %d bytes", errMalformed, r.Size())
+	case err == io.EOF && len(b) > 0:
+		return nil, io.ErrUnexpectedEOF // a line cut short
 	case err != nil:
-		// A partial line before EOF is a reply cut short, not a line.
 		return nil, err
 	}
 	b = bytes.TrimSuffix(b[:len(b)-1], []byte{'\r'})

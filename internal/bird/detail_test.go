@@ -1,0 +1,219 @@
+package bird
+
+import (
+	"errors"
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestProtocolDetail(t *testing.T) {
+	c, f := dialFake(t, replay(t, map[string]string{
+		"show protocols all 'wg2'":    "show-protocols-all-wg2",
+		"show protocols all 'nosuch'": "show-protocols-nosuch",
+	}))
+	ctx := testContext(t)
+	d, err := c.ProtocolDetail(ctx, "wg2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "wg2" || d.Proto != "BGP" || d.State != "up" || d.Info != "Established" || d.Since.IsZero() {
+		t.Errorf("Protocol = %+v", d.Protocol)
+	}
+	if d.Description != "tunnel to gateway 2" || d.Message != "" {
+		t.Errorf("Description %q, Message %q", d.Description, d.Message)
+	}
+	wantBGP := BGPStatus{
+		State:           "Established",
+		NeighborAddress: netip.MustParseAddr("2001:db8:ff::1"),
+		Interface:       "vtA",
+		NeighborAS:      65002,
+		LocalAS:         65001,
+		NeighborID:      netip.MustParseAddr("192.0.2.2"),
+		SourceAddress:   netip.MustParseAddr("2001:db8:ff::"),
+		HoldTime:        6 * time.Second,
+		KeepaliveTime:   2 * time.Second,
+	}
+	if d.BGP == nil || *d.BGP != wantBGP {
+		t.Errorf("BGP = %+v\nwant  %+v", d.BGP, wantBGP)
+	}
+	if !d.BGP.Established() {
+		t.Error("not Established")
+	}
+	wantCh := []Channel{
+		{Name: "ipv6", State: "UP", Table: "master6", Preference: 100, InputFilter: "ACCEPT", OutputFilter: "(unnamed)",
+			Routes: RouteCounts{Imported: 2, Exported: 2, Preferred: 2}},
+		{Name: "ipv4", State: "UP", Table: "master4", Preference: 100, InputFilter: "ACCEPT", OutputFilter: "(unnamed)",
+			Routes: RouteCounts{Imported: 1, Exported: 1, Preferred: 1}},
+	}
+	if !reflect.DeepEqual(d.Channels, wantCh) {
+		t.Errorf("Channels = %+v\nwant       %+v", d.Channels, wantCh)
+	}
+	if r := d.Routes(); r != (RouteCounts{Imported: 3, Exported: 3, Preferred: 3}) {
+		t.Errorf("Routes() = %+v", r)
+	}
+	if ch := d.Channel("ipv4"); ch == nil || ch.Table != "master4" {
+		t.Errorf("Channel(ipv4) = %+v", ch)
+	}
+	if ch := d.Channel("mpls"); ch != nil {
+		t.Errorf("Channel(mpls) = %+v", ch)
+	}
+
+	// BIRD rejects an unknown name while parsing the command.
+	_, err = c.ProtocolDetail(ctx, "nosuch")
+	var re *ReplyError
+	if !errors.Is(err, ErrNoProtocol) || !errors.As(err, &re) || re.Code != CodeParseError {
+		t.Errorf("unknown: err = %v, want ErrNoProtocol and a %d reply", err, CodeParseError)
+	}
+	want := `bird: show protocols all 'nosuch': no such protocol "nosuch": ` +
+		"syntax error, unexpected CF_SYM_UNDEFINED, expecting END or CF_SYM_KNOWN or TEXT (9001)"
+	if err.Error() != want {
+		t.Errorf("message %q\nwant    %q", err, want)
+	}
+
+	// Names that cannot be BIRD symbols are not sent; the others are sent
+	// in apostrophes, so keywords and '-' are names too.
+	for _, name := range []string{"", "wg 2", `"wg*"`, "wg2'", "all\nshutdown"} {
+		if _, err := c.ProtocolDetail(ctx, name); err == nil {
+			t.Errorf("ProtocolDetail(%q) succeeded", name)
+		}
+	}
+	if got, want := f.commands(), []string{"show protocols all 'wg2'", "show protocols all 'nosuch'"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("sent %q, want %q", got, want)
+	}
+	if s, _ := symbol("wg-tokyo.2:x"); s != "'wg-tokyo.2:x'" {
+		t.Errorf("symbol = %s", s)
+	}
+}
+
+func TestProtocolDetailDown(t *testing.T) {
+	c, _ := dialFake(t, replay(t, map[string]string{
+		"show protocols all 'wg2'": "show-protocols-all-disabled",
+		"show protocols all 'wg1'": "show-protocols-all-peer-down",
+	}))
+	ctx := testContext(t)
+
+	// Disabled here: the protocol is down, its channels too, no counts.
+	d, err := c.ProtocolDetail(ctx, "wg2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != "down" || d.BGP.State != "Down" || d.BGP.Established() || d.BGP.NeighborAS != 65002 ||
+		d.BGP.NeighborID.IsValid() || d.BGP.HoldTime != 0 || d.BGP.LastError != "" {
+		t.Errorf("disabled: %+v, BGP %+v", d.Protocol, d.BGP)
+	}
+	if len(d.Channels) != 2 || d.Channels[0].State != "DOWN" || d.Routes() != (RouteCounts{}) {
+		t.Errorf("disabled: channels %+v", d.Channels)
+	}
+
+	// Disabled at the peer: reconnecting, and why it went down.
+	d, err = c.ProtocolDetail(ctx, "wg1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != "start" || d.Info != "Active        Received: Administrative shutdown" {
+		t.Errorf("peer down: %+v", d.Protocol)
+	}
+	if d.BGP.State != "Active" || d.BGP.LastError != "Received: Administrative shutdown" ||
+		d.BGP.NeighborAddress != netip.MustParseAddr("2001:db8:ff::") || d.BGP.Interface != "vtB" {
+		t.Errorf("peer down: BGP %+v", d.BGP)
+	}
+	// A time in "iso long" format, as the peer's config asks for.
+	if d.Since.IsZero() || d.Since.Year() != 2026 {
+		t.Errorf("Since = %v", d.Since)
+	}
+}
+
+func TestProtocolDetails(t *testing.T) {
+	c, _ := dialFake(t, replay(t, map[string]string{"show protocols all": "show-protocols-all"}))
+	ds, err := c.ProtocolDetails(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range ds {
+		names = append(names, d.Name)
+	}
+	if want := []string{"device1", "s6", "s4", "s6b", "wg2"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("protocols %q, want %q", names, want)
+	}
+	if len(ds[0].Channels) != 0 || ds[0].BGP != nil {
+		t.Errorf("device1: %+v", ds[0])
+	}
+	s6 := ds[1]
+	if s6.BGP != nil || len(s6.Channels) != 1 || s6.Channels[0].OutputFilter != "REJECT" || s6.Channels[0].Preference != 200 ||
+		s6.Routes() != (RouteCounts{Imported: 2, Preferred: 2}) {
+		t.Errorf("s6: %+v", s6)
+	}
+	if wg2 := ds[4]; !wg2.BGP.Established() || wg2.Routes().Imported != 3 || len(wg2.Channels) != 2 {
+		t.Errorf("wg2: %+v", wg2)
+	}
+}
+
+func TestProtocolDetailNotAProtocol(t *testing.T) {
+	// A symbol of another kind: BIRD parses the command, then refuses it.
+	c, _ := dialFake(t, answer("9002 master6 is not a protocol\n"))
+	_, err := c.ProtocolDetail(testContext(t), "master6")
+	if !errors.Is(err, ErrNoProtocol) {
+		t.Errorf("err = %v, want ErrNoProtocol", err)
+	}
+}
+
+func TestNoProtocolsAtAll(t *testing.T) {
+	// A BIRD with an empty configuration answers a listing with 8003.
+	c, _ := dialFake(t, answer("8003 No protocols match\n"))
+	ps, err := c.Protocols(testContext(t))
+	if err != nil || len(ps) != 0 {
+		t.Errorf("Protocols = %v, %v", ps, err)
+	}
+	ds, err := c.ProtocolDetails(testContext(t))
+	if err != nil || len(ds) != 0 {
+		t.Errorf("ProtocolDetails = %v, %v", ds, err)
+	}
+}
+
+func TestParseProtocolDetails(t *testing.T) {
+	now := time.Now()
+	row := Line{CodeProtocolList, "k6         Kernel     master6    up     22:20:50.243  "}
+	detail := func(texts ...string) []Line {
+		lines := []Line{{CodeProtocolHeading, "Name       Proto      Table      State  Since         Info"}, row}
+		for _, s := range texts {
+			lines = append(lines, Line{CodeProtocolDetails, s})
+		}
+		return append(lines, Line{CodeOK, ""})
+	}
+
+	// "import keep filtered" adds a count; a message and unknown lines.
+	ds, err := parseProtocolDetails(detail(
+		"  Message:        Disabled by administrator",
+		"  Something new:  in a later BIRD",
+		"  Channel ipv6",
+		"    State:          UP",
+		"    Routes:         5 imported, 2 filtered, 0 exported, 4 preferred",
+		"    Receive limit:  100",
+		"      Action:       warn",
+		"",
+	), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Message != "Disabled by administrator" ||
+		ds[0].Channels[0].Routes != (RouteCounts{Imported: 5, Filtered: 2, Preferred: 4}) {
+		t.Errorf("got %+v", ds)
+	}
+
+	for name, lines := range map[string][]Line{
+		"bad count":       detail("  Channel ipv6", "    Routes:         many imported"),
+		"bad preference":  detail("  Channel ipv6", "    Preference:     high"),
+		"bad neighbor":    detail("  BGP state:          Active", "    Neighbor address: nowhere"),
+		"bad AS":          detail("  BGP state:          Active", "    Neighbor AS:      AS65002"),
+		"bad timer":       detail("  BGP state:          Established", "    Hold timer:       3.1"),
+		"details, no row": {{CodeProtocolDetails, "  Channel ipv6"}, {CodeOK, ""}},
+		"bad row":         {{CodeProtocolList, "k6"}, {CodeOK, ""}},
+	} {
+		if ds, err := parseProtocolDetails(lines, now); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: %+v, %v", name, ds, err)
+		}
+	}
+}
