@@ -91,7 +91,9 @@ in_root systemctl enable systemd-networkd lab-overlay.service
 # wait-online would hold boot for links the lab may leave unconfigured;
 # e2scrub_reap costs about 11 s of boot; the project's units start BIRD.
 in_root systemctl mask systemd-networkd-wait-online.service e2scrub_reap.service
-in_root systemctl disable bird.service
+# ssh is for the Ansible test, which starts it: key generation alone took
+# 11 s of CPU at every boot.
+in_root systemctl disable bird.service ssh.service
 in_root update-initramfs -u -k all
 in_root apt-get clean
 umount "$rootfs/sys" "$rootfs/proc"
