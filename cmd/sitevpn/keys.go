@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -62,22 +63,23 @@ func newPubkey(g *globals) *cobra.Command {
 		Use:   "pubkey",
 		Short: "Print the public key of a private key (stdin when piped, else --config's private.key)",
 		Long: `Print the public key to put in this gateway's public_key attribute. The
-private key is read from stdin when it is a pipe ("sitevpn genkey |
+private key is read from stdin when a key is piped in ("sitevpn genkey |
 sitevpn pubkey"), else from private.key in the --config directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var k wgtypes.Key
 			var err error
+			var in []byte
 			if piped(cmd.InOrStdin()) {
-				b, rerr := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1024))
-				if rerr != nil {
-					return fmt.Errorf("pubkey: reading stdin: %w", rerr)
+				if in, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1024)); err != nil {
+					return fmt.Errorf("pubkey: reading stdin: %w", err)
 				}
-				k, err = identity.ParsePrivateKey(string(b))
-				if err != nil {
+			}
+			if len(bytes.TrimSpace(in)) > 0 {
+				if k, err = identity.ParsePrivateKey(string(in)); err != nil {
 					err = fmt.Errorf("pubkey: stdin: %w", err)
 				}
-			} else {
+			} else { // no key piped in (an empty pipe is what CI and cron give)
 				k, err = identity.ReadPrivateKey(filepath.Join(g.config, identity.KeyFile))
 			}
 			if err != nil {

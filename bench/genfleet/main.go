@@ -1,0 +1,32 @@
+// Command genfleet writes a generated fleet of N gateways (two per site) to
+// DIR/fleet.hcl, with gateway g1's private key as DIR/private.key, for the
+// benchmarks of bench/run.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sitevpn/sitevpn/internal/testfleet"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "number of gateways")
+	dir := flag.String("dir", ".", "directory to write fleet.hcl and private.key into")
+	flag.Parse()
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "fleet.hcl"), testfleet.Generate(*n), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	key := testfleet.KeyFor(1).String() + "\n"
+	if err := os.WriteFile(filepath.Join(*dir, "private.key"), []byte(key), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

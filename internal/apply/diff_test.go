@@ -1,0 +1,50 @@
+package apply
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/sitevpn/sitevpn/render"
+)
+
+func tree(files ...string) render.Tree {
+	var t render.Tree
+	for i := 0; i < len(files); i += 2 {
+		t = append(t, render.File{Path: files[i], Mode: 0o644, Content: []byte(files[i+1])})
+	}
+	return t
+}
+
+func TestDiff(t *testing.T) {
+	const (
+		unit = render.UnitDir + "/sitevpn-bird-private.service"
+		bird = render.BirdDir + "/sitevpn-private.conf"
+		nw   = render.NetworkDir + "/50-sitevpn-unmanaged.network"
+		old  = render.UnitDir + "/sitevpn-bird-old.service"
+	)
+	want := tree(bird, "b", nw, "n", unit, "u")
+	same := Have{Files: map[string]Existing{bird: {0o644, []byte("b")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}}}
+	for _, tc := range []struct {
+		name string
+		have Have
+		want []Action
+	}{
+		{"up to date: nothing", same, nil},
+		{"bird only: configure, no restart", Have{Files: map[string]Existing{bird: {0o644, []byte("old")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}}},
+			[]Action{{WriteFile, bird, "changed"}, {ConfigureBird, bird, "BIRD configuration changed"}}},
+		{"mode only: rewrite, no reload", Have{Files: map[string]Existing{bird: {0o600, []byte("b")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}}},
+			[]Action{{WriteFile, bird, "mode -rw------- -> -rw-r--r--"}}},
+		{"stale owned unit: removed and stopped; unowned untouched",
+			Have{Files: map[string]Existing{bird: {0o644, []byte("b")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}, old: {0o644, []byte("x")}, "etc/other": {0o644, nil}}, Owned: []string{old, bird}},
+			[]Action{{RemoveFile, old, "no longer rendered"}, {StopUnit, "sitevpn-bird-old.service", "unit no longer rendered"}, {DaemonReload, "systemd", "unit files changed"}}},
+		{"fresh system: everything", Have{},
+			[]Action{{WriteFile, bird, "new"}, {WriteFile, nw, "new"}, {WriteFile, unit, "new"}, {DaemonReload, "systemd", "unit files changed"},
+				{RestartUnit, "sitevpn-bird-private.service", "unit file changed"}, {ReloadNetworkd, "systemd-networkd", "networkd files changed"}, {ConfigureBird, bird, "BIRD configuration changed"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Diff(want, tc.have); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
