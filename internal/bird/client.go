@@ -28,29 +28,12 @@ type Client struct {
 	r       *bufio.Reader
 	version string
 	closed  bool
-
-	// now is the clock used to place BIRD's time-of-day-only timestamps;
-	// tests replace it.
-	now func() time.Time
-	// dial opens the connection; tests replace it to record the stream.
-	dial func(ctx context.Context, path string) (net.Conn, error)
-}
-
-func newClient(path string) *Client {
-	return &Client{
-		path: path,
-		now:  time.Now,
-		dial: func(ctx context.Context, path string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}
 }
 
 // Dial connects to the control socket at path (for sitevpn the one given
 // to bird with -s) and reads BIRD's greeting.
 func Dial(ctx context.Context, path string) (*Client, error) {
-	c := newClient(path)
+	c := &Client{path: path}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.connect(ctx); err != nil {
@@ -59,7 +42,8 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	return c, nil
 }
 
-// Close closes the connection. Calls after Close return ErrClosed.
+// Close closes the connection, after the call in progress if there is
+// one. Calls after Close return an error matching ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -107,7 +91,7 @@ func (c *Client) call(ctx context.Context, cmd string) ([]Line, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, ErrClosed
+		return nil, &OpError{Op: cmd, Err: ErrClosed}
 	}
 	if c.conn == nil {
 		if err := c.connect(ctx); err != nil {
@@ -128,7 +112,8 @@ func (c *Client) call(ctx context.Context, cmd string) ([]Line, error) {
 
 // connect dials and reads the greeting. The caller holds c.mu.
 func (c *Client) connect(ctx context.Context) error {
-	conn, err := c.dial(ctx, c.path)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
 	if err != nil {
 		return &OpError{Op: "dial", Err: err}
 	}

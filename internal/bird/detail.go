@@ -115,7 +115,7 @@ func (c *Client) ProtocolDetail(ctx context.Context, name string) (*ProtocolDeta
 	if err != nil {
 		return nil, err
 	}
-	ds, err := parseProtocolDetails(lines, c.now())
+	ds, err := parseProtocolDetails(lines, time.Now())
 	if err == nil && len(ds) != 1 {
 		err = fmt.Errorf("%w: %d protocols in reply, want 1", errMalformed, len(ds))
 	}
@@ -136,7 +136,7 @@ func (c *Client) ProtocolDetails(ctx context.Context) ([]ProtocolDetail, error) 
 	if err != nil {
 		return nil, err
 	}
-	ds, err := parseProtocolDetails(lines, c.now())
+	ds, err := parseProtocolDetails(lines, time.Now())
 	if err != nil {
 		return nil, &OpError{Op: cmd, Err: err}
 	}

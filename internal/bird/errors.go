@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// ErrClosed is returned by calls on a Client after Close.
-var ErrClosed = errors.New("bird: client closed")
+// ErrClosed is matched by the error of calls on a Client after Close.
+var ErrClosed = errors.New("client closed")
 
 // ErrShuttingDown is returned by Configure when BIRD refuses the new
 // configuration because it is shutting down (reply 0006).

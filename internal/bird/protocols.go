@@ -39,7 +39,7 @@ func (c *Client) Protocols(ctx context.Context) ([]Protocol, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := parseProtocols(lines, c.now())
+	ps, err := parseProtocols(lines, time.Now())
 	if err != nil {
 		return nil, &OpError{Op: cmd, Err: err}
 	}

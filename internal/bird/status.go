@@ -39,7 +39,7 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := parseStatus(lines, c.now())
+	s, err := parseStatus(lines, time.Now())
 	if err != nil {
 		return nil, &OpError{Op: cmd, Err: err}
 	}
