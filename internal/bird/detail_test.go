@@ -21,7 +21,7 @@ func TestProtocolDetail(t *testing.T) {
 	if d.Name != "wg2" || d.Proto != "BGP" || d.State != "up" || d.Info != "Established" || d.Since.IsZero() {
 		t.Errorf("Protocol = %+v", d.Protocol)
 	}
-	if d.Description != "tunnel to gateway 2" || d.Message != "" {
+	if d.Description != "tunnel on vtA" || d.Message != "" {
 		t.Errorf("Description %q, Message %q", d.Description, d.Message)
 	}
 	wantBGP := BGPStatus{
@@ -148,6 +148,33 @@ func TestProtocolDetails(t *testing.T) {
 	}
 	if wg2 := ds[4]; !wg2.BGP.Established() || wg2.Routes().Imported != 3 || len(wg2.Channels) != 2 {
 		t.Errorf("wg2: %+v", wg2)
+	}
+}
+
+func TestProtocolDetailsTwoTunnels(t *testing.T) {
+	// Two sessions to the same peer offer the same routes; BIRD prefers one
+	// path per route, so Preferred says which tunnel carries the traffic.
+	c, _ := dialFake(t, replay(t, map[string]string{"show protocols all": "show-protocols-all-two-tunnels"}))
+	ds, err := c.ProtocolDetails(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions []string
+	var sum RouteCounts
+	for _, d := range ds {
+		if d.BGP == nil {
+			continue
+		}
+		sessions = append(sessions, d.Name)
+		if !d.BGP.Established() {
+			t.Errorf("%s: %s", d.Name, d.BGP.State)
+		}
+		r := d.Routes()
+		sum.Imported += r.Imported
+		sum.Preferred += r.Preferred
+	}
+	if !reflect.DeepEqual(sessions, []string{"wg2", "wg3"}) || sum.Imported != 6 || sum.Preferred != 3 {
+		t.Errorf("sessions %q, %d imported, %d preferred; want wg2 and wg3, 6, 3", sessions, sum.Imported, sum.Preferred)
 	}
 }
 

@@ -101,7 +101,7 @@ func TestIntegrationBIRD(t *testing.T) {
 			bgp.SourceAddress.String() != "2001:db8:ff::" || bgp.HoldTime != 6*time.Second {
 			t.Errorf("BGP = %+v", bgp)
 		}
-		if d.Description != "tunnel to gateway 2" {
+		if d.Description != "tunnel on vtA" {
 			t.Errorf("Description = %q", d.Description)
 		}
 		if len(d.Channels) != 2 || d.Channels[0].Name != "ipv6" || d.Channels[1].Name != "ipv4" ||
@@ -162,8 +162,9 @@ func TestIntegrationBIRD(t *testing.T) {
 		}
 	})
 
-	// The established session's start time, before any reconfiguration.
-	up := sessionSince(ctx, t, a, "wg2")
+	// The established session's start time on each side, before any
+	// reconfiguration.
+	up, upB := sessionSince(ctx, t, a, "wg2"), sessionSince(ctx, t, b, "wg1")
 
 	t.Run("ConfigureAddRoutesIsSoft", func(t *testing.T) {
 		// One more route in s6 and a new protocol s6b with another one.
@@ -179,6 +180,7 @@ func TestIntegrationBIRD(t *testing.T) {
 			return wantRoutes(ctx, b, "wg1", 3, 2, 1, 1)
 		})
 		checkNotReset(ctx, t, a, "wg2", up, before)
+		checkNotReset(ctx, t, b, "wg1", upB, before)
 	})
 
 	t.Run("ConfigureFilterChangeIsSoft", func(t *testing.T) {
@@ -196,6 +198,7 @@ func TestIntegrationBIRD(t *testing.T) {
 			return wantRoutes(ctx, b, "wg1", 2, 2, 1, 1)
 		})
 		checkNotReset(ctx, t, a, "wg2", up, before)
+		checkNotReset(ctx, t, b, "wg1", upB, before)
 	})
 
 	t.Run("ConfigureSessionOptionRestartsSession", func(t *testing.T) {
@@ -278,6 +281,59 @@ func TestIntegrationBIRD(t *testing.T) {
 	if *record {
 		lab.recordAll(ctx, t)
 	}
+
+	t.Run("ConfigureAddTunnelIsSoft", func(t *testing.T) {
+		// A second tunnel between the two gateways, configured on both
+		// sides: its session comes up, the first one is not touched.
+		upA, upB := sessionSince(ctx, t, a, "wg2"), sessionSince(ctx, t, b, "wg1")
+		before := time.Now()
+		const all = stepMoreRoutes | stepFilter | stepHoldTime
+		for _, g := range []struct {
+			c    *Client
+			name string
+			conf string
+		}{{a, "a.conf", gatewayConfig(gatewayA, all|stepSecondTunnel)}, {b, "b.conf", gatewayConfig(gatewayB, stepSecondTunnel)}} {
+			res, err := g.c.Configure(ctx, lab.write(t, g.name, g.conf))
+			if err != nil || res != Reconfigured {
+				t.Fatalf("Configure %s = %v, %v; want %v", g.name, res, err, Reconfigured)
+			}
+		}
+		waitFor(ctx, t, "the second session with the same routes", func() error {
+			for _, s := range []struct {
+				c          *Client
+				name, peer string
+				imp6       uint32
+			}{{a, "wg3", "wg2", 2}, {b, "wg1b", "wg1", 2}} {
+				d, err := s.c.ProtocolDetail(ctx, s.name)
+				if err != nil {
+					return err
+				}
+				if !d.BGP.Established() || d.Channel("ipv6").Routes.Imported != s.imp6 || d.Channel("ipv4").Routes.Imported != 1 {
+					return fmt.Errorf("%s: %s, channels %+v", s.name, d.BGP.State, d.Channels)
+				}
+			}
+			return nil
+		})
+		checkNotReset(ctx, t, a, "wg2", upA, before)
+		checkNotReset(ctx, t, b, "wg1", upB, before)
+
+		// Each route has one best path: over both tunnels, as many
+		// preferred routes as distinct routes.
+		ds, err := a.ProtocolDetails(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pref uint32
+		for _, d := range ds {
+			if d.BGP != nil {
+				pref += d.Routes().Preferred
+			}
+		}
+		if pref != 3 {
+			t.Errorf("%d preferred routes over both tunnels, want 3", pref)
+		}
+		lab.record(ctx, t, "a", "show-protocols-all-two-tunnels", "show protocols all")
+	})
 }
 
 // wantRoutes checks that the BGP session name is established with these
@@ -357,40 +413,51 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() error) 
 }
 
 type gateway struct {
-	routerID       string
-	asn, peerASN   int
-	local, peer    string // transit IPv6 addresses
-	iface, session string
-	routes6        []string
-	routes4        []string
-	timeformat     string
+	routerID     string
+	asn, peerASN int
+	tunnels      [2]tunnel // the second only with stepSecondTunnel
+	routes6      []string
+	routes4      []string
+	timeformat   string
+}
+
+// tunnel is one BGP session on a veth pair standing in for a WireGuard
+// link, on its transit addresses.
+type tunnel struct {
+	session, iface, local, peer string
 }
 
 var (
 	gatewayA = gateway{
 		routerID: "192.0.2.1", asn: 65001, peerASN: 65002,
-		local: "2001:db8:ff::", peer: "2001:db8:ff::1", iface: "vtA", session: "wg2",
+		tunnels: [2]tunnel{
+			{"wg2", "vtA", "2001:db8:ff::", "2001:db8:ff::1"},
+			{"wg3", "vtA3", "2001:db8:ff::2", "2001:db8:ff::3"},
+		},
 		routes6: []string{"2001:db8:a1::/64"}, routes4: []string{"10.0.1.0/24"},
-		// BIRD's default, time of day only: what a config without a
-		// timeformat line gives.
+		// No timeformat: BIRD's default prints the time of day only.
 	}
 	gatewayB = gateway{
 		routerID: "192.0.2.2", asn: 65002, peerASN: 65001,
-		local: "2001:db8:ff::1", peer: "2001:db8:ff::", iface: "vtB", session: "wg1",
+		tunnels: [2]tunnel{
+			{"wg1", "vtB", "2001:db8:ff::1", "2001:db8:ff::"},
+			{"wg1b", "vtB3", "2001:db8:ff::3", "2001:db8:ff::2"},
+		},
 		routes6: []string{"2001:db8:b1::/64", "2001:db8:b2::/64"}, routes4: []string{"10.0.2.0/24"},
 		timeformat: "timeformat protocol iso long ms;",
 	}
 )
 
 const (
-	stepMoreRoutes = 1 << iota // a route more in s6, a protocol s6b with one more
-	stepFilter                 // export filter leaves s6b out
-	stepHoldTime               // hold time 6 -> 9
+	stepMoreRoutes   = 1 << iota // a route more in s6, a protocol s6b with one more
+	stepFilter                   // export filter leaves s6b out
+	stepHoldTime                 // hold time 6 -> 9
+	stepSecondTunnel             // a second session, on the second veth pair
 )
 
-// gatewayConfig is a BIRD config in the shape sitevpn renders: one eBGP
-// session on a tunnel's transit addresses carrying IPv6 and IPv4, exporting
-// the site's own (here static) routes.
+// gatewayConfig is a BIRD config in the shape sitevpn renders: an eBGP
+// session per tunnel on the tunnel's transit addresses carrying IPv6 and
+// IPv4, exporting the site's own (here static) routes.
 func gatewayConfig(g gateway, step int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "router id %s;\n%s\nlog stderr all;\nprotocol device {}\n", g.routerID, g.timeformat)
@@ -418,8 +485,13 @@ func gatewayConfig(g gateway, step int) string {
 	if step&stepHoldTime != 0 {
 		hold = 9
 	}
-	fmt.Fprintf(&b, `protocol bgp %s {
-  description "tunnel to gateway %c";
+	tunnels := g.tunnels[:1]
+	if step&stepSecondTunnel != 0 {
+		tunnels = g.tunnels[:]
+	}
+	for _, tun := range tunnels {
+		fmt.Fprintf(&b, `protocol bgp %s {
+  description "tunnel on %s";
   local %s as %d;
   neighbor %s as %d;
   interface "%s";
@@ -430,7 +502,8 @@ func gatewayConfig(g gateway, step int) string {
   ipv6 { import all; export where %s; };
   ipv4 { extended next hop on; import all; export where %s; };
 }
-`, g.session, g.session[2], g.local, g.asn, g.peer, g.peerASN, g.iface, hold, export, export)
+`, tun.session, tun.iface, tun.local, g.asn, tun.peer, g.peerASN, tun.iface, hold, export, export)
+	}
 	return b.String()
 }
 
@@ -481,14 +554,22 @@ func newLab(t *testing.T) *lab {
 			"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 	}
 	a, b := l.ns["a"], l.ns["b"]
-	// Created directly in the namespaces: nothing appears in the host's.
-	run(t, "ip", "link", "add", "vtA", "netns", a, "type", "veth", "peer", "name", "vtB", "netns", b)
-	run(t, "ip", "-n", a, "addr", "add", "2001:db8:ff::/127", "dev", "vtA", "nodad")
-	run(t, "ip", "-n", a, "addr", "add", "169.254.0.0/31", "dev", "vtA")
-	run(t, "ip", "-n", b, "addr", "add", "2001:db8:ff::1/127", "dev", "vtB", "nodad")
-	run(t, "ip", "-n", b, "addr", "add", "169.254.0.1/31", "dev", "vtB")
-	run(t, "ip", "-n", a, "link", "set", "vtA", "up")
-	run(t, "ip", "-n", b, "link", "set", "vtB", "up")
+	for i, link := range []struct{ a, b, a6, b6, a4, b4 string }{
+		{"vtA", "vtB", "2001:db8:ff::/127", "2001:db8:ff::1/127", "169.254.0.0/31", "169.254.0.1/31"},
+		{"vtA3", "vtB3", "2001:db8:ff::2/127", "2001:db8:ff::3/127", "169.254.0.2/31", "169.254.0.3/31"},
+	} {
+		if gatewayA.tunnels[i].iface != link.a || gatewayB.tunnels[i].iface != link.b {
+			t.Fatalf("tunnel %d: interfaces differ from the configs'", i)
+		}
+		// Created directly in the namespaces: nothing appears in the host's.
+		run(t, "ip", "link", "add", link.a, "netns", a, "type", "veth", "peer", "name", link.b, "netns", b)
+		run(t, "ip", "-n", a, "addr", "add", link.a6, "dev", link.a, "nodad")
+		run(t, "ip", "-n", a, "addr", "add", link.a4, "dev", link.a)
+		run(t, "ip", "-n", b, "addr", "add", link.b6, "dev", link.b, "nodad")
+		run(t, "ip", "-n", b, "addr", "add", link.b4, "dev", link.b)
+		run(t, "ip", "-n", a, "link", "set", link.a, "up")
+		run(t, "ip", "-n", b, "link", "set", link.b, "up")
+	}
 	return l
 }
 
