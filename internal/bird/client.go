@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -18,8 +19,10 @@ import (
 // connection itself (deadline, cancellation, BIRD restarting, a malformed
 // reply), the rest of that reply may still be in flight and would be read as
 // the answer to the next command, so the connection is dropped and the next
-// call dials again. Error replies from BIRD (8xxx, 9xxx) leave the
-// connection in use.
+// call dials again. A command that BIRD's end refused because it had closed
+// the idle connection (BIRD restarted) was never delivered, so it is sent
+// again once on a new connection. Error replies from BIRD (8xxx, 9xxx)
+// leave the connection in use.
 type Client struct {
 	path string
 
@@ -93,13 +96,25 @@ func (c *Client) call(ctx context.Context, cmd string) ([]Line, error) {
 	if c.closed {
 		return nil, &OpError{Op: cmd, Err: ErrClosed}
 	}
-	if c.conn == nil {
+	reused := c.conn != nil
+	if !reused {
 		if err := c.connect(ctx); err != nil {
 			return nil, err
 		}
 	}
 
 	lines, err := c.exchange(ctx, cmd)
+	if err != nil && reused && peerGone(err) {
+		// BIRD closed this connection while it sat idle (it restarted, or
+		// was reloaded by its unit): the command was refused by the
+		// kernel, not delivered, so sending it again on a new connection
+		// cannot run it twice.
+		c.drop()
+		if err := c.connect(ctx); err != nil {
+			return nil, err
+		}
+		lines, err = c.exchange(ctx, cmd)
+	}
 	if err != nil {
 		c.drop()
 		return nil, &OpError{Op: cmd, Err: err}
@@ -170,18 +185,31 @@ func (c *Client) exchange(ctx context.Context, cmd string) ([]Line, error) {
 		}
 	}()
 
-	var err error
 	if cmd != "" {
-		_, err = conn.Write([]byte(cmd + "\n"))
+		if _, err := conn.Write([]byte(cmd + "\n")); err != nil {
+			return nil, &writeError{ctxErr(ctx, err)}
+		}
 	}
-	var lines []Line
-	if err == nil {
-		lines, err = readReply(c.r)
-	}
+	lines, err := readReply(c.r)
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
 	return lines, nil
+}
+
+// writeError marks a command that could not be written: BIRD never got it.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "sending command: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// peerGone reports whether a command could not be written because BIRD had
+// closed the connection. Writing to a unix stream socket whose peer is
+// closed fails at once with EPIPE (or ECONNRESET), so the command went
+// nowhere.
+func peerGone(err error) bool {
+	var we *writeError
+	return errors.As(err, &we) && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET))
 }
 
 // ctxErr reports a failed read or write as the context's error when the

@@ -195,6 +195,28 @@ func TestHangUp(t *testing.T) {
 	}
 }
 
+func TestIdleConnectionClosedByBIRD(t *testing.T) {
+	// BIRD answers, then goes away (restarted by its unit); the client
+	// still holds the old connection. The next call must not fail for it.
+	c, f := dialFake(t, func(cmd string) (string, error) {
+		return testdata(t, "show-status"), errHangUp
+	})
+	if _, err := c.Status(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.hungUp:
+	case <-testContext(t).Done():
+		t.Fatal("the fake did not hang up")
+	}
+	if _, err := c.Status(testContext(t)); err != nil {
+		t.Fatalf("after BIRD closed the idle connection: %v", err)
+	}
+	if n, cmds := f.connections(), f.commands(); n != 2 || len(cmds) != 2 {
+		t.Errorf("%d connections, commands %q; want 2 and each command once", n, cmds)
+	}
+}
+
 func TestClose(t *testing.T) {
 	c, _ := dialFake(t, answer("0000 \n"))
 	if err := c.Close(); err != nil {

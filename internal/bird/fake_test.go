@@ -29,6 +29,10 @@ type fakeBIRD struct {
 	mu    sync.Mutex
 	cmds  []string
 	conns int
+
+	// hungUp receives once a connection has been closed because a handler
+	// said so.
+	hungUp chan struct{}
 }
 
 // dialFake starts a fake BIRD answering with h and returns a client
@@ -49,7 +53,7 @@ func dialFake(t *testing.T, h handler) (*Client, *fakeBIRD) {
 
 func startFake(t *testing.T, greeting string, h handler) *fakeBIRD {
 	t.Helper()
-	f := &fakeBIRD{path: socketPath(t), greeting: greeting}
+	f := &fakeBIRD{path: socketPath(t), greeting: greeting, hungUp: make(chan struct{}, 100)}
 	l, err := net.Listen("unix", f.path)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +106,12 @@ func (f *fakeBIRD) serve(conn net.Conn, done <-chan struct{}, h handler) {
 		f.cmds = append(f.cmds, cmd)
 		f.mu.Unlock()
 		reply, err := h(cmd)
-		if _, werr := conn.Write([]byte(reply)); werr != nil || err != nil {
+		if _, werr := conn.Write([]byte(reply)); werr != nil {
+			return
+		}
+		if err != nil {
+			conn.Close()
+			f.hungUp <- struct{}{}
 			return
 		}
 	}
