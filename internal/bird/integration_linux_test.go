@@ -282,6 +282,25 @@ func TestIntegrationBIRD(t *testing.T) {
 		lab.recordAll(ctx, t)
 	}
 
+	t.Run("BIRDRestarted", func(t *testing.T) {
+		// The client keeps its connection to B across B's restart: the
+		// first call after it must still work.
+		if _, err := b.Status(ctx); err != nil {
+			t.Fatal(err)
+		}
+		lab.restart(ctx, t, "b")
+		s, err := b.Status(ctx)
+		if err != nil {
+			t.Fatalf("first call after the restart: %v", err)
+		}
+		if time.Since(s.LastReboot) > 10*time.Second {
+			t.Errorf("talking to the old BIRD? last reboot %v", s.LastReboot)
+		}
+		waitFor(ctx, t, "the session back after the restart", func() error {
+			return wantRoutes(ctx, a, "wg2", 2, 2, 1, 1)
+		})
+	})
+
 	t.Run("ConfigureAddTunnelIsSoft", func(t *testing.T) {
 		// A second tunnel between the two gateways, configured on both
 		// sides: its session comes up, the first one is not touched.
@@ -514,6 +533,7 @@ type lab struct {
 	bird   string
 	ns     map[string]string // "a" -> namespace name
 	socket map[string]string
+	stop   map[string]func() // stops the side's BIRD
 }
 
 func newLab(t *testing.T) *lab {
@@ -533,7 +553,7 @@ func newLab(t *testing.T) *lab {
 		t.Skip("no ip binary (iproute2)")
 	}
 
-	l := &lab{dir: t.TempDir(), bird: bird, ns: map[string]string{}, socket: map[string]string{}}
+	l := &lab{dir: t.TempDir(), bird: bird, ns: map[string]string{}, socket: map[string]string{}, stop: map[string]func(){}}
 	for _, side := range []string{"a", "b"} {
 		name := fmt.Sprintf("sitevpn-birdtest-%d-%s", os.Getpid(), side)
 		out, err := exec.Command("ip", "netns", "add", name).CombinedOutput()
@@ -570,6 +590,18 @@ func newLab(t *testing.T) *lab {
 		run(t, "ip", "-n", a, "link", "set", link.a, "up")
 		run(t, "ip", "-n", b, "link", "set", link.b, "up")
 	}
+	// Runs before the namespaces are deleted (cleanups run last first).
+	t.Cleanup(func() {
+		for _, side := range []string{"a", "b"} {
+			if stop := l.stop[side]; stop != nil {
+				stop()
+			}
+			if t.Failed() {
+				out, _ := os.ReadFile(filepath.Join(l.dir, side+".log"))
+				t.Logf("bird %s log:\n%s", side, out)
+			}
+		}
+	})
 	return l
 }
 
@@ -593,22 +625,42 @@ func (l *lab) write(t *testing.T, name, content string) string {
 // connected to it once its socket answers.
 func (l *lab) start(ctx context.Context, t *testing.T, side, config string) *Client {
 	t.Helper()
-	conf := l.write(t, side+".conf", config)
+	l.write(t, side+".conf", config)
+	l.run(ctx, t, side)
+	var c *Client
+	waitFor(ctx, t, "bird "+side+" control socket", func() error {
+		var err error
+		c, err = Dial(ctx, l.socket[side])
+		return err
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// run starts BIRD on the side's config file and waits until its control
+// socket accepts connections.
+func (l *lab) run(ctx context.Context, t *testing.T, side string) {
+	t.Helper()
 	sock := filepath.Join(l.dir, side+".ctl")
-	logf, err := os.Create(filepath.Join(l.dir, side+".log"))
+	logf, err := os.OpenFile(filepath.Join(l.dir, side+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// "ip netns exec" execs BIRD in place, so cmd.Process is BIRD itself.
 	cmd := exec.Command("ip", "netns", "exec", l.ns[side], l.bird, "-f",
-		"-c", conf, "-s", sock, "-P", filepath.Join(l.dir, side+".pid"))
+		"-c", filepath.Join(l.dir, side+".conf"), "-s", sock, "-P", filepath.Join(l.dir, side+".pid"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -617,25 +669,32 @@ func (l *lab) start(ctx context.Context, t *testing.T, side, config string) *Cli
 			<-exited
 		}
 		logf.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			t.Logf("bird %s log:\n%s", side, out)
-		}
-	})
+	}
+	// Stopped by the cleanup newLab registered, which outlives a subtest
+	// that restarts BIRD.
+	l.stop[side] = stop
 	l.socket[side] = sock
 
-	var c *Client
 	waitFor(ctx, t, "bird "+side+" control socket", func() error {
 		select {
 		case err := <-exited:
 			t.Fatalf("bird %s exited: %v", side, err)
 		default:
 		}
-		c, err = Dial(ctx, sock)
+		conn, err := net.Dial("unix", sock)
+		if err == nil {
+			conn.Close()
+		}
 		return err
 	})
-	t.Cleanup(func() { c.Close() })
-	return c
+}
+
+// restart stops the side's BIRD and starts it again, as systemd restarting
+// its unit would.
+func (l *lab) restart(ctx context.Context, t *testing.T, side string) {
+	t.Helper()
+	l.stop[side]()
+	l.run(ctx, t, side)
 }
 
 // record saves BIRD's raw reply to cmd as testdata/file.reply, with -record.
