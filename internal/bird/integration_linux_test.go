@@ -21,8 +21,16 @@ import (
 var record = flag.Bool("record", false, "TestIntegrationBIRD: write the replies of the real BIRD to testdata/*.reply")
 
 // TestIntegrationBIRD runs two real BIRDs, each in a network namespace the
-// test creates, joined by a veth pair with a tunnel's transit addresses, and
-// one eBGP session between them; it checks the client against them.
+// test creates, joined by veth pairs standing in for tunnels (transit
+// addresses 2001:db8:ff::/127 and 169.254.0.0/31, the next pair for a
+// second tunnel), with an eBGP session per tunnel, and checks the client
+// against them: status, sessions and route counts, configuration errors,
+// which reconfigurations keep sessions up and which restart them, a peer
+// going down, BIRD restarting under a connected client.
+//
+// It needs SITEVPN_PRIVILEGED=1, root and bird2; nothing outside the two
+// namespaces is touched. With -record it saves BIRD's raw replies to
+// testdata for the unit tests.
 func TestIntegrationBIRD(t *testing.T) {
 	lab := newLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
