@@ -38,6 +38,10 @@ type File struct {
 	Owner   string
 	Group   string
 	Content []byte
+	// StartOnly marks a unit that a change must not restart, only start if
+	// it is not running: restarting the namespace unit would delete the
+	// namespace and every tunnel in it, and its start is idempotent.
+	StartOnly bool
 }
 
 // Tree is a gateway's rendered files, sorted by path.
@@ -62,6 +66,9 @@ func Render(g *plan.Gateway) (Tree, error) {
 	r.execute(UnitDir+"/"+names.BirdUnit, 0o644, "root", "bird.service.tmpl", names)
 	if g.Isolation == fleet.NetNS {
 		r.execute(UnitDir+"/"+names.NetNSUnit, 0o644, "root", "netns.service.tmpl", names)
+		if r.err == nil {
+			r.tree[len(r.tree)-1].StartOnly = true
+		}
 		if names.Unmanaged != "" {
 			r.execute(NetworkDir+"/50-sitevpn-unmanaged.network", 0o644, "root", "unmanaged.network.tmpl", names)
 		}

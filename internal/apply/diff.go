@@ -1,6 +1,7 @@
 // Package apply turns the difference between rendered intent and what is
-// on the system into actions, and performs them. Diff is pure; reading
-// and changing the system go through small interfaces.
+// on the system into actions, and performs them. The diffs are pure;
+// reading and changing the system go through small interfaces (Units,
+// Kernel, BirdControl) that tests fake and the VM lab runs for real.
 package apply
 
 import (
@@ -19,18 +20,30 @@ type Kind string
 const (
 	WriteFile      Kind = "write"
 	RemoveFile     Kind = "remove"
+	StopUnit       Kind = "stop-unit"
 	DaemonReload   Kind = "daemon-reload"
 	RestartUnit    Kind = "restart-unit"
-	StopUnit       Kind = "stop-unit"
+	StartUnit      Kind = "start-unit"
 	ReloadNetworkd Kind = "reload-networkd"
-	ConfigureBird  Kind = "configure-bird"
+	// link actions: see links.go
+	ConfigureBird Kind = "configure-bird"
 )
 
-// Action is one step of an apply.
+// Action is one step of an apply. Arg carries what the step needs besides
+// its target (a peer's public key, an address, a port); never a secret.
 type Action struct {
 	Kind   Kind   `json:"kind"`
 	Target string `json:"target"`
+	Arg    string `json:"arg,omitempty"`
 	Why    string `json:"why,omitempty"`
+}
+
+func (a Action) String() string {
+	s := string(a.Kind) + " " + a.Target
+	if a.Arg != "" {
+		s += " " + a.Arg
+	}
+	return s
 }
 
 // Existing is a file as found on the system.
@@ -39,29 +52,37 @@ type Existing struct {
 	Content []byte
 }
 
-// Have is the part of the system's state Diff compares with: the files
-// at the rendered paths and the ones the manifest says sitevpn owns.
+// Have is the part of the system's state the file diff compares with.
 type Have struct {
 	Files map[string]Existing // by path relative to the root; absent = missing
 	Owned []string            // the manifest: paths sitevpn wrote before
+	// Units maps each rendered unit to its ActiveState ("active",
+	// "inactive", "failed"...). A unit missing from the map is not checked.
+	Units map[string]string
+	// Pending are service actions an interrupted apply still owed.
+	Pending []Action
 }
 
-// Diff lists the actions that bring have to want. Files not in want and
-// not owned are never touched.
+// Diff lists the file and service actions that bring have to want. Files
+// not in want and not owned are never touched.
 func Diff(want render.Tree, have Have) []Action {
 	var acts []Action
 	wanted := map[string]bool{}
 	changed := map[string]bool{}
+	startOnly := map[string]bool{}
 	for _, f := range want {
 		wanted[f.Path] = true
+		if f.StartOnly {
+			startOnly[unitName(f.Path)] = true
+		}
 		old, ok := have.Files[f.Path]
 		switch {
 		case !ok:
-			acts = append(acts, Action{WriteFile, f.Path, "new"})
+			acts = append(acts, Action{Kind: WriteFile, Target: f.Path, Why: "new"})
 		case !bytes.Equal(old.Content, f.Content):
-			acts = append(acts, Action{WriteFile, f.Path, "changed"})
+			acts = append(acts, Action{Kind: WriteFile, Target: f.Path, Why: "changed"})
 		case old.Mode.Perm() != f.Mode.Perm():
-			acts = append(acts, Action{WriteFile, f.Path, "mode " + old.Mode.Perm().String() + " -> " + f.Mode.Perm().String()})
+			acts = append(acts, Action{Kind: WriteFile, Target: f.Path, Why: "mode " + old.Mode.Perm().String() + " -> " + f.Mode.Perm().String()})
 			continue // same content: nothing to reload
 		default:
 			continue
@@ -70,62 +91,105 @@ func Diff(want render.Tree, have Have) []Action {
 	}
 	owned := append([]string(nil), have.Owned...)
 	sort.Strings(owned)
-	var removed []string
+	removed := map[string]bool{}
 	for _, p := range owned {
-		if !wanted[p] {
+		if !wanted[p] && !removed[p] {
 			if _, ok := have.Files[p]; ok {
-				acts = append(acts, Action{RemoveFile, p, "no longer rendered"})
+				acts = append(acts, Action{Kind: RemoveFile, Target: p, Why: "no longer rendered"})
 			}
-			removed = append(removed, p)
+			removed[p] = true
 			changed[p] = true
 		}
 	}
-	return append(acts, consequences(changed, removed)...)
+	return append(acts, services(want, changed, removed, startOnly, have)...)
 }
 
-// consequences are the reloads the changed files call for: only those.
-func consequences(changed map[string]bool, removed []string) []Action {
-	var acts []Action
-	var units, stale []string
-	networkd, bird := false, []string{}
-	gone := map[string]bool{}
-	for _, p := range removed {
-		gone[p] = true
-	}
+func unitName(path string) string { return strings.TrimPrefix(path, render.UnitDir+"/") }
+
+// services are the reloads and restarts the changed files call for (only
+// those), the starts of rendered units that are not running, and what an
+// interrupted apply still owed.
+func services(want render.Tree, changed, removed, startOnly map[string]bool, have Have) []Action {
+	var stop, restart, start, bird []string
+	reload, networkd := false, false
 	paths := make([]string, 0, len(changed))
 	for p := range changed {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	touched := map[string]bool{}
 	for _, p := range paths {
 		switch {
 		case strings.HasPrefix(p, render.UnitDir+"/"):
-			name := p[len(render.UnitDir)+1:]
-			if gone[p] {
-				stale = append(stale, name)
-			} else {
-				units = append(units, name)
+			reload = true
+			name := unitName(p)
+			touched[name] = true
+			switch {
+			case removed[p]:
+				stop = append(stop, name)
+			case startOnly[name]:
+				start = append(start, name)
+			default:
+				restart = append(restart, name)
 			}
 		case strings.HasPrefix(p, render.NetworkDir+"/"):
 			networkd = true
-		case strings.HasPrefix(p, render.BirdDir+"/") && !gone[p]:
+		case strings.HasPrefix(p, render.BirdDir+"/") && !removed[p]:
 			bird = append(bird, p)
 		}
 	}
-	for _, u := range stale {
-		acts = append(acts, Action{StopUnit, u, "unit no longer rendered"})
+	for _, f := range want {
+		name := unitName(f.Path)
+		if state, ok := have.Units[name]; ok && state != "active" && state != "activating" && !touched[name] {
+			start = append(start, name)
+		}
 	}
-	if len(units) > 0 || len(stale) > 0 {
-		acts = append(acts, Action{DaemonReload, "systemd", "unit files changed"})
+	var acts []Action
+	for _, u := range stop {
+		acts = append(acts, Action{Kind: StopUnit, Target: u, Why: "unit no longer rendered"})
 	}
-	for _, u := range units {
-		acts = append(acts, Action{RestartUnit, u, "unit file changed"})
+	if reload {
+		acts = append(acts, Action{Kind: DaemonReload, Target: "systemd", Why: "unit files changed"})
+	}
+	for _, u := range restart {
+		acts = append(acts, Action{Kind: RestartUnit, Target: u, Why: "unit file changed"})
+	}
+	for _, u := range start {
+		why := "not running"
+		if touched[u] {
+			why = "unit file changed (started, never restarted)"
+		}
+		acts = append(acts, Action{Kind: StartUnit, Target: u, Why: why})
 	}
 	if networkd {
-		acts = append(acts, Action{ReloadNetworkd, "systemd-networkd", "networkd files changed"})
+		acts = append(acts, Action{Kind: ReloadNetworkd, Target: "systemd-networkd", Why: "networkd files changed"})
 	}
 	for _, b := range bird {
-		acts = append(acts, Action{ConfigureBird, b, "BIRD configuration changed"})
+		acts = append(acts, Action{Kind: ConfigureBird, Target: b, Why: "BIRD configuration changed"})
 	}
+	return mergePending(acts, have.Pending)
+}
+
+// mergePending adds the service actions an interrupted apply owed and
+// that this diff does not already hold.
+func mergePending(acts, pending []Action) []Action {
+	if len(pending) == 0 {
+		return acts
+	}
+	seen := map[Action]bool{}
+	for _, a := range acts {
+		seen[Action{Kind: a.Kind, Target: a.Target}] = true
+	}
+	for _, p := range pending {
+		k := Action{Kind: p.Kind, Target: p.Target}
+		if !seen[k] {
+			seen[k] = true
+			acts = append(acts, Action{Kind: p.Kind, Target: p.Target, Why: "owed by an interrupted apply"})
+		}
+	}
+	sort.SliceStable(acts, func(i, j int) bool { return order[acts[i].Kind] < order[acts[j].Kind] })
 	return acts
 }
+
+// order is the order of the service steps.
+var order = map[Kind]int{WriteFile: 0, RemoveFile: 1, StopUnit: 2, DaemonReload: 3, RestartUnit: 4, StartUnit: 5, ReloadNetworkd: 6, ConfigureBird: 20}

@@ -15,6 +15,8 @@ func tree(files ...string) render.Tree {
 	return t
 }
 
+func act(k Kind, target, why string) Action { return Action{Kind: k, Target: target, Why: why} }
+
 func TestDiff(t *testing.T) {
 	const (
 		unit = render.UnitDir + "/sitevpn-bird-private.service"
@@ -31,15 +33,15 @@ func TestDiff(t *testing.T) {
 	}{
 		{"up to date: nothing", same, nil},
 		{"bird only: configure, no restart", Have{Files: map[string]Existing{bird: {0o644, []byte("old")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}}},
-			[]Action{{WriteFile, bird, "changed"}, {ConfigureBird, bird, "BIRD configuration changed"}}},
+			[]Action{act(WriteFile, bird, "changed"), act(ConfigureBird, bird, "BIRD configuration changed")}},
 		{"mode only: rewrite, no reload", Have{Files: map[string]Existing{bird: {0o600, []byte("b")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}}},
-			[]Action{{WriteFile, bird, "mode -rw------- -> -rw-r--r--"}}},
+			[]Action{act(WriteFile, bird, "mode -rw------- -> -rw-r--r--")}},
 		{"stale owned unit: removed and stopped; unowned untouched",
 			Have{Files: map[string]Existing{bird: {0o644, []byte("b")}, nw: {0o644, []byte("n")}, unit: {0o644, []byte("u")}, old: {0o644, []byte("x")}, "etc/other": {0o644, nil}}, Owned: []string{old, bird}},
-			[]Action{{RemoveFile, old, "no longer rendered"}, {StopUnit, "sitevpn-bird-old.service", "unit no longer rendered"}, {DaemonReload, "systemd", "unit files changed"}}},
+			[]Action{act(RemoveFile, old, "no longer rendered"), act(StopUnit, "sitevpn-bird-old.service", "unit no longer rendered"), act(DaemonReload, "systemd", "unit files changed")}},
 		{"fresh system: everything", Have{},
-			[]Action{{WriteFile, bird, "new"}, {WriteFile, nw, "new"}, {WriteFile, unit, "new"}, {DaemonReload, "systemd", "unit files changed"},
-				{RestartUnit, "sitevpn-bird-private.service", "unit file changed"}, {ReloadNetworkd, "systemd-networkd", "networkd files changed"}, {ConfigureBird, bird, "BIRD configuration changed"}}},
+			[]Action{act(WriteFile, bird, "new"), act(WriteFile, nw, "new"), act(WriteFile, unit, "new"), act(DaemonReload, "systemd", "unit files changed"),
+				act(RestartUnit, "sitevpn-bird-private.service", "unit file changed"), act(ReloadNetworkd, "systemd-networkd", "networkd files changed"), act(ConfigureBird, bird, "BIRD configuration changed")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Diff(want, tc.have); !reflect.DeepEqual(got, tc.want) {

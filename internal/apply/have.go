@@ -64,3 +64,19 @@ func ReadManifest(root string) (Manifest, error) {
 	}
 	return m, nil
 }
+
+// ReadTable reads the tunnel table under root; nil when there is none.
+func ReadTable(root string) (*render.Table, error) {
+	b, err := os.ReadFile(filepath.Join(root, render.TunnelTable))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the tunnel table: %w", err)
+	}
+	var t render.Table
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("reading the tunnel table %s: %w", filepath.Join(root, render.TunnelTable), err)
+	}
+	return &t, nil
+}

@@ -1,0 +1,328 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/plan"
+	"github.com/sitevpn/sitevpn/internal/testfleet"
+	"github.com/sitevpn/sitevpn/render"
+)
+
+// desired renders gateway v1-1 of the example fleet, with the lab's
+// fourth site when withSydney.
+func desired(t *testing.T, withSydney bool) (*plan.Gateway, render.Tree) {
+	t.Helper()
+	src, err := testfleet.ExampleSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := []load.Source{{Name: "fleet.hcl", Bytes: src}}
+	if withSydney {
+		b, err := os.ReadFile(filepath.Join(testfleet.ExampleDir(), "lab-keys", "sydney.hcl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, load.Source{Name: "sydney.hcl", Bytes: b})
+	}
+	f, err := testfleet.Parse(srcs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := plan.For(f, f.Gateway("v1-1"))
+	tree, err := render.Render(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, tree
+}
+
+func newEngine(t *testing.T, root string) (*Engine, *system) {
+	keys, err := testfleet.LabKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := keys["v1-1"].PublicKey()
+	sys := newSystem(root, me, "eth1", "eth2")
+	return &Engine{Root: root, Units: sys, Kernel: sys, Bird: sys, PublicKey: me}, sys
+}
+
+// converged checks that what runs is what is on disk: every unit runs its
+// current file, networkd and BIRD loaded the current files, no journal is
+// left, the manifest lists exactly the tree, and a new apply does nothing.
+func converged(t *testing.T, e *Engine, sys *system, g *plan.Gateway, tree render.Tree) {
+	t.Helper()
+	for _, f := range tree {
+		if strings.HasPrefix(f.Path, render.UnitDir) {
+			name := filepath.Base(f.Path)
+			if sys.units[name] != string(f.Content) {
+				t.Errorf("unit %s does not run its current file", name)
+			}
+		}
+	}
+	if sys.networkd != sys.read(render.NetworkDir) {
+		t.Error("networkd did not load the current files")
+	}
+	if sys.bird != string(tree.Get(render.BirdDir+"/sitevpn-private.conf").Content) {
+		t.Error("BIRD does not run the current configuration")
+	}
+	if _, err := os.Stat(filepath.Join(e.Root, journalPath)); err == nil {
+		t.Error("journal left behind")
+	}
+	m, err := ReadManifest(e.Root)
+	if err != nil || !slices.Equal(m.Files, paths(tree)) {
+		t.Errorf("manifest %v (%v), want %v", m.Files, err, paths(tree))
+	}
+	n := len(sys.calls)
+	rep, err := e.Apply(context.Background(), g, tree)
+	if err != nil || rep.Changed() || len(sys.calls) != n {
+		t.Errorf("apply after convergence: err %v, actions %v, calls %v", err, rep.Actions, sys.calls[n:])
+	}
+}
+
+func TestApplyTwiceSecondDoesNothing(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	rep, err := e.Apply(context.Background(), g, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sys.tunnels) != 4 || !rep.Changed() {
+		t.Fatalf("first apply: %d tunnels, actions %v", len(sys.tunnels), rep.Actions)
+	}
+	mtimes := map[string]int64{}
+	for _, f := range tree {
+		st, _ := os.Stat(filepath.Join(e.Root, f.Path))
+		mtimes[f.Path] = st.ModTime().UnixNano()
+	}
+	converged(t, e, sys, g, tree) // applies a second time: no action, no call
+	for _, f := range tree {
+		st, _ := os.Stat(filepath.Join(e.Root, f.Path))
+		if st.ModTime().UnixNano() != mtimes[f.Path] {
+			t.Errorf("%s rewritten by the second apply", f.Path)
+		}
+	}
+	want := strings.Join([]string{
+		"lan eth1 exists true main false up true addrs [192.168.10.11/24]",
+		"lan eth2 exists true main false up true addrs [192.168.11.11/24]",
+	}, "\n")
+	if !strings.Contains(sys.state(), want) {
+		t.Errorf("LANs not moved and configured:\n%s", sys.state())
+	}
+}
+
+// TestAddingASiteTouchesOnlyNewTunnels: the kernel sees two creates and
+// nothing else; BIRD is reconfigured, not restarted; no unit restarts.
+func TestAddingASiteTouchesOnlyNewTunnels(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	n := len(sys.calls)
+	g4, tree4 := desired(t, true)
+	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
+		t.Fatal(err)
+	}
+	got := sys.calls[n:]
+	want := []string{"reload networkd", "create wg7", "create wg8", "bird configure /etc/bird/sitevpn-private.conf"}
+	if !slices.Equal(got, want) {
+		t.Errorf("calls when a site is added:\n got %q\nwant %q", got, want)
+	}
+	converged(t, e, sys, g4, tree4)
+}
+
+// TestRemovingASite deletes its tunnels and nothing else; a file sitevpn
+// does not own is never touched.
+func TestRemovingASite(t *testing.T) {
+	g4, tree4 := desired(t, true)
+	root := t.TempDir()
+	e, sys := newEngine(t, root)
+	mine := filepath.Join(root, render.NetworkDir, "10-mine.network")
+	if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mine, []byte("[Match]\nName=eth0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
+		t.Fatal(err)
+	}
+	n := len(sys.calls)
+	g, tree := desired(t, false)
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"reload networkd", "delete wg7 main=false", "delete wg8 main=false", "bird configure /etc/bird/sitevpn-private.conf"}
+	if got := sys.calls[n:]; !slices.Equal(got, want) {
+		t.Errorf("calls when a site is removed:\n got %q\nwant %q", got, want)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("a file sitevpn does not own was touched: %v", err)
+	}
+	converged(t, e, sys, g, tree)
+}
+
+// TestDriftIsRepaired: a tunnel deleted by hand, a peer endpoint changed,
+// an address removed, BIRD stopped: one apply puts each back, touching
+// nothing else.
+func TestDriftIsRepaired(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	clean := sys.state()
+	delete(sys.tunnels, "wg3")
+	sys.tunnels["wg4"].Peers[0].Endpoint = sys.tunnels["wg5"].Peers[0].Endpoint
+	sys.tunnels["wg5"].Addresses = sys.tunnels["wg5"].Addresses[:1]
+	delete(sys.units, "sitevpn-bird-private.service")
+	n := len(sys.calls)
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start sitevpn-bird-private.service", "create wg3", "set-peer wg4 v2-2", "add-address wg5 169.254.0.12/31"}
+	if got := sys.calls[n:]; !slices.Equal(got, want) {
+		t.Errorf("repair calls:\n got %q\nwant %q", got, want)
+	}
+	if sys.state() != clean {
+		t.Errorf("state after repair:\n%s\nwant:\n%s", sys.state(), clean)
+	}
+}
+
+// TestFailedStepRestoresFiles: when a unit fails to restart, the files of
+// this apply are restored, the services reloaded from them, and the error
+// names the step.
+func TestFailedStepRestoresFiles(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, e.Root)
+	changed := slices.Clone(tree)
+	for i := range changed {
+		if strings.HasSuffix(changed[i].Path, "sitevpn-bird-private.service") {
+			changed[i].Content = append(slices.Clone(changed[i].Content), "# changed\n"...)
+		}
+	}
+	sys.fail["restart sitevpn-bird-private.service"] = errors.New("job failed")
+	_, err := e.Apply(context.Background(), g, changed)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "units" || !strings.Contains(err.Error(), "sitevpn-bird-private.service") {
+		t.Fatalf("want a units StepError naming the unit, got %v", err)
+	}
+	if after := snapshot(t, e.Root); after != before {
+		t.Errorf("files not restored:\n%s\nwant:\n%s", after, before)
+	}
+	converged(t, e, sys, g, tree)
+}
+
+// TestInvalidBirdConfigIsNeverInstalled: a configuration bird -p rejects
+// fails the apply before any file is written.
+func TestInvalidBirdConfigIsNeverInstalled(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, e.Root)
+	bad := slices.Clone(tree)
+	for i := range bad {
+		if strings.HasPrefix(bad[i].Path, render.BirdDir) {
+			bad[i].Content = []byte("INVALID\n")
+		}
+	}
+	n := len(sys.calls)
+	_, err := e.Apply(context.Background(), g, bad)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "check" {
+		t.Fatalf("want a check StepError, got %v", err)
+	}
+	if snapshot(t, e.Root) != before || len(sys.calls) != n {
+		t.Errorf("a rejected BIRD configuration changed something: calls %v", sys.calls[n:])
+	}
+}
+
+func snapshot(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || strings.HasSuffix(p, "manifest.json") {
+			return err
+		}
+		c, err := os.ReadFile(p)
+		b.WriteString(p + " " + info.Mode().String() + "\n" + string(c))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestKillAtEveryStep: an apply killed at any step boundary, then run
+// again, converges to the same state as an uninterrupted one, with nothing
+// lost (every service runs what is on disk) or duplicated (the fake kernel
+// fails on a duplicate link or address). Both from scratch and while a
+// site is added.
+func TestKillAtEveryStep(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		from, to  bool // with sydney
+		fromEmpty bool
+	}{{"fresh install", false, false, true}, {"adding a site", false, true, false}, {"removing a site", true, false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g0, tree0 := desired(t, tc.from)
+			g, tree := desired(t, tc.to)
+			setup := func() (*Engine, *system) {
+				e, sys := newEngine(t, t.TempDir())
+				if !tc.fromEmpty {
+					if _, err := e.Apply(context.Background(), g0, tree0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return e, sys
+			}
+			// A clean run: the reference state, and how many boundaries.
+			e, sys := setup()
+			steps := 0
+			e.crash = func(string) error { steps++; return nil }
+			if _, err := e.Apply(context.Background(), g, tree); err != nil {
+				t.Fatal(err)
+			}
+			want := sys.state()
+			if steps < 5 {
+				t.Fatalf("only %d step boundaries", steps)
+			}
+			for kill := 1; kill <= steps; kill++ {
+				e, sys := setup()
+				n, at := 0, ""
+				e.crash = func(step string) error {
+					if n++; n == kill {
+						at = step
+						return errCrash
+					}
+					return nil
+				}
+				if _, err := e.Apply(context.Background(), g, tree); !errors.Is(err, errCrash) && kill < steps {
+					t.Fatalf("kill %d: apply did not stop: %v", kill, err)
+				}
+				e.crash = nil
+				if _, err := e.Apply(context.Background(), g, tree); err != nil {
+					t.Fatalf("killed after %q, the next apply fails: %v", at, err)
+				}
+				if got := sys.state(); got != want {
+					t.Errorf("killed after %q: state\n%s\nwant\n%s", at, got, want)
+				}
+				converged(t, e, sys, g, tree)
+			}
+		})
+	}
+}
