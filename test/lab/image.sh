@@ -4,6 +4,8 @@
 # stderr). The image is cached by a hash of its inputs (this script and the
 # files under rootfs/), so a second run on the same machine only prints the path.
 set -euo pipefail
+# Files copied from rootfs/ get 0644/0755 whatever the checkout's modes were.
+umask 022
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${SITEVPN_LAB_CACHE:-/var/cache/sitevpn-lab}
@@ -31,7 +33,6 @@ hash=$( (
 	cd "$here"
 	sha256sum image.sh
 	find rootfs -type f -print0 | sort -z | xargs -0 sha256sum
-	find rootfs -printf '%p %m\n' | sort
 ) | sha256sum | cut -c1-16)
 out=$cache/$hash
 if [ -f "$out/base.raw" ]; then
@@ -75,7 +76,8 @@ debootstrap --variant=minbase --cache-dir="$cache/debootstrap" --include="$packa
 	"$suite" "$rootfs" "$mirror" >&2
 log "debootstrap took $((SECONDS - start)) s"
 
-cp -a "$here/rootfs/." "$rootfs/"
+# Not -a: existing directories (/etc) keep their modes, new files get the umask's.
+cp -r "$here/rootfs/." "$rootfs/"
 mkdir -p "$rootfs/mnt/host"
 echo lab >"$rootfs/etc/hostname"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$rootfs/etc/hosts"

@@ -85,6 +85,11 @@ func TestLabSmoke(t *testing.T) {
 		if !strings.Contains(res.Stdout, "BIRD version 2.") {
 			t.Errorf("%s: bird --version: %q", vm.Name, res.Stdout)
 		}
+		// The overlay is copied with cp -a: its directories' modes and owners
+		// land on the guest's own, which must stay root's and 0755.
+		if res := mustSh(t, vm, "stat -c '%a %U %n' / /etc /etc/systemd/network"); res.Stdout != "755 root /\n755 root /etc\n755 root /etc/systemd/network\n" {
+			t.Errorf("%s: overlay changed directory modes:\n%s", vm.Name, res.Stdout)
+		}
 		// The image itself must boot clean: a failed unit or an ordering
 		// cycle would be a lab bug that later tests would trip over. The
 		// bracket keeps grep from matching the agent's log of this command.

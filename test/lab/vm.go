@@ -54,8 +54,11 @@ func (l *Lab) NewVM(name string, segments ...*Segment) (*VM, error) {
 		mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x00, byte(n), byte(i + 1)}
 		vm.NICs = append(vm.NICs, NIC{Segment: s, MAC: mac})
 	}
-	// 0755: the overlay directory's own mode is copied onto the guest's /.
+	// 0755 whatever the umask: the overlay directory's mode lands on the guest's /.
 	if err := os.MkdirAll(vm.Overlay, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(vm.Overlay, 0o755); err != nil {
 		return nil, err
 	}
 	l.vms = append(l.vms, vm)
@@ -63,17 +66,42 @@ func (l *Lab) NewVM(name string, segments ...*Segment) (*VM, error) {
 }
 
 // WriteFile puts a file into the overlay, at its path inside the guest
-// (e.g. "/etc/sitevpn/private.key"). Parent directories are made 0755.
-// Written before Start, it is in place when networkd starts.
+// (e.g. "/etc/sitevpn/private.key"), with exactly mode. Written before Start,
+// it is in place when networkd starts.
+//
+// The guest copies the overlay with cp -a, so every overlay directory's mode
+// lands on the guest's directory of the same path: they are all made 0755,
+// whatever the umask (a test that needs another mode chmods under Overlay).
 func (vm *VM) WriteFile(guestPath string, data []byte, mode os.FileMode) error {
-	p := filepath.Join(vm.Overlay, guestPath)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	guestPath = filepath.Clean("/" + guestPath) // no ".." out of the overlay
+	dir := vm.Overlay
+	for _, part := range strings.Split(filepath.Dir(guestPath), "/") {
+		if part == "" {
+			continue
+		}
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
 	}
+	p := filepath.Join(vm.Overlay, guestPath)
 	if err := os.WriteFile(p, data, mode); err != nil {
 		return err
 	}
 	return os.Chmod(p, mode) // WriteFile's mode is filtered by the umask
+}
+
+// CopyFile copies a host file (a binary, a package under test) into the
+// overlay, like WriteFile.
+func (vm *VM) CopyFile(hostPath, guestPath string, mode os.FileMode) error {
+	data, err := os.ReadFile(hostPath)
+	if err != nil {
+		return err
+	}
+	return vm.WriteFile(guestPath, data, mode)
 }
 
 // WriteNetwork writes /etc/systemd/network/<name>.network for NIC nic
