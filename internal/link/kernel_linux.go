@@ -1,0 +1,120 @@
+//go:build linux
+
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+)
+
+var _ apply.Kernel = (*Kernel)(nil)
+
+// Kernel is apply.Kernel over netlink and wgctrl. Its methods are safe for
+// concurrent use; they run one at a time.
+type Kernel struct {
+	mu        sync.Mutex
+	namespace string // the private namespace (netns mode); unused in vrf mode
+	netns     bool
+	key       wgtypes.Key // never printed: see String
+	// main is the namespace New was called in, where tunnel links are
+	// created (and their UDP sockets stay). It never changes, so its
+	// handles are kept; the private namespace is opened per call instead,
+	// because its unit may be restarted and the namespace re-created.
+	main *space
+}
+
+// New returns the Kernel of a gateway whose WireGuard private key is
+// privateKey. With netns true (netns mode) namespace is the private
+// namespace, /run/netns/<namespace>; it need not exist yet (Observe then
+// says so). With netns false (vrf mode) everything is in the main
+// namespace and namespace is not used.
+//
+// The main namespace is the one of the calling thread: call New from
+// ordinary code, not from a goroutine that entered another namespace.
+func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) {
+	if netns {
+		if err := checkNamespaceName(namespace); err != nil {
+			return nil, opErr("new", "", err)
+		}
+	}
+	if privateKey == (wgtypes.Key{}) {
+		return nil, opErr("new", "", errors.New("empty private key"))
+	}
+	m, err := openMain()
+	if err != nil {
+		return nil, opErr("new", "", err)
+	}
+	return &Kernel{namespace: namespace, netns: netns, key: privateKey, main: m}, nil
+}
+
+// Close releases the main namespace's handles. Links and devices stay.
+func (k *Kernel) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.main != nil {
+		k.main.close()
+		k.main = nil
+	}
+	return nil
+}
+
+// String describes the Kernel without its key, so that printing one with
+// %v or %+v can never leak the key.
+func (k *Kernel) String() string {
+	if k.netns {
+		return fmt.Sprintf("link.Kernel(netns %q)", k.namespace)
+	}
+	return "link.Kernel(vrf)"
+}
+
+// GoString is String, for %#v.
+func (k *Kernel) GoString() string { return k.String() }
+
+// begin takes the lock and checks the context and that Close was not
+// called; callers defer k.mu.Unlock() when it succeeds.
+func (k *Kernel) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	if k.main == nil {
+		k.mu.Unlock()
+		return errors.New("kernel closed")
+	}
+	return nil
+}
+
+// target opens the namespace where tunnels and LANs live once set up: the
+// private one in netns mode, the main one in vrf mode. release must be
+// called.
+func (k *Kernel) target() (s *space, release func(), err error) {
+	if !k.netns {
+		return k.main, func() {}, nil
+	}
+	p, err := openPrivate(k.namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, p.close, nil
+}
+
+func checkNamespaceName(ns string) error {
+	// It becomes a path under /run/netns: no traversal, no empty name.
+	if ns == "" || ns == "." || ns == ".." || strings.ContainsAny(ns, "/\x00") {
+		return fmt.Errorf("invalid namespace name %q", ns)
+	}
+	return nil
+}
+
+// kind is a link's type as "ip -d link" shows it ("wireguard", "dummy").
+func kind(l netlink.Link) string { return l.Type() }
+
+func isWireGuard(l netlink.Link) bool { return kind(l) == "wireguard" }

@@ -1,0 +1,118 @@
+//go:build linux
+
+package link
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// nsDir is where named namespaces are bind-mounted (ip netns, systemd's
+// NetworkNamespacePath=).
+const nsDir = "/run/netns"
+
+// space is one network namespace: a handle on it (for setns and for
+// moving links into it) and a netlink handle whose sockets live in it.
+type space struct {
+	name string // "main" or the namespace's name, for messages
+	ns   netns.NsHandle
+	h    *netlink.Handle
+}
+
+func (s *space) close() {
+	if s.h != nil {
+		s.h.Close()
+	}
+	s.ns.Close()
+}
+
+func openMain() (*space, error) {
+	ns, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("opening the main namespace: %w", err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("netlink in the main namespace: %w", err)
+	}
+	return &space{name: "main", ns: ns, h: h}, nil
+}
+
+func openPrivate(name string) (*space, error) {
+	ok, err := namespaceExists(name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s (the namespace's unit creates it)", errNoNamespace, filepath.Join(nsDir, name))
+	}
+	ns, err := netns.GetFromPath(filepath.Join(nsDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("opening namespace %q: %w", name, err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("netlink in namespace %q: %w", name, err)
+	}
+	return &space{name: name, ns: ns, h: h}, nil
+}
+
+// namespaceExists reports whether /run/netns/<name> is a mounted network
+// namespace. A plain file left behind (a half-done "ip netns add", a
+// stopped unit whose mount is gone) is not one: nothing can enter it.
+func namespaceExists(name string) (bool, error) {
+	var st unix.Statfs_t
+	err := unix.Statfs(filepath.Join(nsDir, name), &st)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking namespace %q: %w", name, err)
+	}
+	return st.Type == unix.NSFS_MAGIC, nil
+}
+
+// inNamespace runs fn on an OS thread that is in namespace ns, for what
+// has no namespace option: wgctrl's genetlink socket is bound to the
+// namespace of the thread that creates it, so fn must create its client
+// itself. The calling goroutine's thread is never moved.
+//
+// The thread is restored to its original namespace before it is unlocked
+// and returned to the scheduler; if restoring fails it stays locked, so
+// the runtime kills it when the goroutine ends instead of running other
+// goroutines in the wrong namespace.
+func inNamespace(ns netns.NsHandle, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread() // not moved yet
+			done <- fmt.Errorf("reading the thread's namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread() // setns failed: the thread did not move
+			done <- fmt.Errorf("entering namespace: %w", err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			// Stay locked: the thread dies with this goroutine.
+			done <- errors.Join(ferr, fmt.Errorf("leaving namespace: %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- ferr
+	}()
+	return <-done
+}

@@ -1,0 +1,159 @@
+//go:build linux
+
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/vishvananda/netlink"
+	"golang.zx2c4.com/wireguard/wgctrl"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+)
+
+// Observe reports what is in the kernel; what is missing is absent from
+// the maps (LANs: Exists false), not an error.
+//
+// netns mode: NamespaceExists says whether /run/netns/<namespace> is a
+// mounted namespace. A queried tunnel is looked up in the private
+// namespace, then in the main one (InMain: left by an interrupted
+// create); if both have it, the private one is reported. Every other
+// wireguard link named wg<id> in the private namespace is reported too
+// (stale). A queried LAN is looked up the same way (InMain: not moved).
+//
+// vrf mode: everything is looked up in the main namespace, InMain is
+// always false, NamespaceExists false, and no stale tunnel is reported
+// (the main namespace may hold WireGuard links that are not sitevpn's).
+//
+// A link with a queried tunnel name that is not WireGuard is an error:
+// sitevpn can neither use nor delete it, the operator must.
+func (k *Kernel) Observe(ctx context.Context, q apply.Query) (apply.KernelState, error) {
+	st := apply.KernelState{Tunnels: map[string]apply.TunnelState{}, LANs: map[string]apply.LANState{}}
+	if err := k.begin(ctx); err != nil {
+		return st, opErr("observe", "", err)
+	}
+	defer k.mu.Unlock()
+	if k.netns && q.Namespace != "" && q.Namespace != k.namespace {
+		return st, opErr("observe", "", fmt.Errorf("query for namespace %q, but this kernel manages %q", q.Namespace, k.namespace))
+	}
+
+	var priv *space
+	inPriv := map[string]netlink.Link{}
+	if k.netns {
+		ok, err := namespaceExists(k.namespace)
+		if err != nil {
+			return st, opErr("observe", "", err)
+		}
+		st.NamespaceExists = ok
+		if ok {
+			if priv, err = openPrivate(k.namespace); err != nil {
+				return st, opErr("observe", "", err)
+			}
+			defer priv.close()
+			links, err := retryDump(priv.h.LinkList)
+			if err != nil {
+				return st, opErr("observe", "", fmt.Errorf("listing links in namespace %s: %w", priv.name, err))
+			}
+			for _, l := range links {
+				inPriv[l.Attrs().Name] = l
+			}
+		}
+	}
+
+	privTunnels, mainTunnels := map[string]netlink.Link{}, map[string]netlink.Link{}
+	queried := map[string]bool{}
+	for _, name := range q.Tunnels {
+		queried[name] = true
+		l, ok := inPriv[name]
+		where := privTunnels
+		if !ok {
+			var err error
+			if l, err = lookup(k.main, name); errors.Is(err, errNoLink) {
+				continue
+			} else if err != nil {
+				return st, opErr("observe", name, err)
+			}
+			where = mainTunnels
+		}
+		if !isWireGuard(l) {
+			return st, opErr("observe", name, fmt.Errorf("a %s link has the name of a tunnel: rename or remove it", kind(l)))
+		}
+		where[name] = l
+	}
+	for name, l := range inPriv {
+		if !queried[name] && isTunnelName(name) && isWireGuard(l) {
+			privTunnels[name] = l // stale
+		}
+	}
+	if priv != nil {
+		if err := observeTunnels(priv, privTunnels, false, st.Tunnels); err != nil {
+			return st, err
+		}
+	}
+	if err := observeTunnels(k.main, mainTunnels, k.netns, st.Tunnels); err != nil {
+		return st, err
+	}
+
+	for _, name := range q.LANs {
+		s, l, inMain := priv, inPriv[name], false
+		if l == nil {
+			var err error
+			if l, err = lookup(k.main, name); errors.Is(err, errNoLink) {
+				st.LANs[name] = apply.LANState{}
+				continue
+			} else if err != nil {
+				return st, opErr("observe", name, err)
+			}
+			s, inMain = k.main, k.netns
+		}
+		addrs, err := addresses(s, l)
+		if err != nil {
+			return st, opErr("observe", name, err)
+		}
+		st.LANs[name] = apply.LANState{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
+	}
+	return st, nil
+}
+
+// observeTunnels reads the WireGuard links of one namespace into out: the
+// link half over netlink, the device half with one wgctrl client.
+func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, out map[string]apply.TunnelState) error {
+	if len(links) == 0 {
+		return nil
+	}
+	found := map[string]apply.TunnelState{}
+	for name, l := range links {
+		addrs, err := addresses(s, l)
+		if err != nil {
+			return opErr("observe", name, err)
+		}
+		found[name] = apply.TunnelState{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs}
+	}
+	var failed string
+	err := withWG(s, func(c *wgctrl.Client) error {
+		for name, ts := range found {
+			d, err := c.Device(name)
+			if errors.Is(err, fs.ErrNotExist) {
+				delete(found, name) // deleted since it was listed
+				continue
+			}
+			if err != nil {
+				failed = name
+				return err
+			}
+			deviceState(&ts, d)
+			found[name] = ts
+		}
+		return nil
+	})
+	if err != nil {
+		return opErr("observe", failed, fmt.Errorf("reading the WireGuard device: %w", err))
+	}
+	for name, ts := range found {
+		out[name] = ts
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+//go:build linux
+
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/plan"
+)
+
+// CreateTunnel creates t's link in the main namespace (so its UDP socket
+// stays there), configures it (private key, ListenPort, its one peer),
+// moves it into the private namespace, adds its transit addresses and
+// sets it up. netns mode only: in vrf mode networkd creates devices.
+//
+// It is all or nothing: if a step fails, the link is deleted again
+// (wherever it got to) and the error says which step. A wireguard link of
+// that name already in the main namespace is the leftover of an
+// interrupted create: it never carried traffic, so it is replaced.
+func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
+	name := t.Interface
+	if !k.netns {
+		return opErr("create", name, fmt.Errorf("%w in vrf mode: networkd creates the devices", ErrUnsupported))
+	}
+	peer, err := peerConfig(t.Peer)
+	if err != nil {
+		return opErr("create", name, err)
+	}
+	if err := k.begin(ctx); err != nil {
+		return opErr("create", name, err)
+	}
+	defer k.mu.Unlock()
+	priv, err := openPrivate(k.namespace)
+	if err != nil {
+		return opErr("create", name, err)
+	}
+	defer priv.close()
+
+	// Check both namespaces before making anything, so that a refusal
+	// leaves no trace.
+	if _, err := lookup(priv, name); err == nil {
+		return opErr("create", name, fmt.Errorf("a link of that name is already in namespace %s", priv.name))
+	} else if !errors.Is(err, errNoLink) {
+		return opErr("create", name, err)
+	}
+	if l, err := lookup(k.main, name); err == nil {
+		if !isWireGuard(l) {
+			return opErr("create", name, fmt.Errorf("a %s link of that name is in the main namespace: rename or remove it", kind(l)))
+		}
+		if err := k.main.h.LinkDel(l); err != nil {
+			return opErr("create", name, fmt.Errorf("deleting the leftover in the main namespace: %w", err))
+		}
+	} else if !errors.Is(err, errNoLink) {
+		return opErr("create", name, err)
+	}
+
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = name
+	attrs.MTU = t.MTU
+	if err := k.main.h.LinkAdd(&netlink.Wireguard{LinkAttrs: attrs}); err != nil {
+		return opErr("create", name, fmt.Errorf("adding the link: %w", err))
+	}
+	if err := k.build(priv, t, peer); err != nil {
+		return opErr("create", name, errors.Join(err, undoCreate(k.main, priv, name)))
+	}
+	return nil
+}
+
+// build takes a link just added to the main namespace to its working state.
+func (k *Kernel) build(priv *space, t plan.Tunnel, peer wgtypes.PeerConfig) error {
+	name := t.Interface
+	key, port := k.key, t.ListenPort
+	// A new device has no peers: ReplacePeers stays false, as everywhere.
+	cfg := wgtypes.Config{PrivateKey: &key, ListenPort: &port, Peers: []wgtypes.PeerConfig{peer}}
+	if err := configureIn(k.main, name, cfg); err != nil {
+		return fmt.Errorf("configuring WireGuard: %w", err)
+	}
+	l, err := lookup(k.main, name)
+	if err != nil {
+		return err
+	}
+	if err := k.main.h.LinkSetNsFd(l, int(priv.ns)); err != nil {
+		return fmt.Errorf("moving into namespace %s: %w", priv.name, err)
+	}
+	if l, err = lookup(priv, name); err != nil {
+		return fmt.Errorf("after the move: %w", err)
+	}
+	for _, p := range []netip.Prefix{t.Local6, t.Local4} {
+		if !p.IsValid() {
+			continue
+		}
+		if err := priv.h.AddrReplace(l, nlAddr(p, true)); err != nil {
+			return fmt.Errorf("adding address %s: %w", p, err)
+		}
+	}
+	if err := priv.h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("setting up: %w", err)
+	}
+	return nil
+}
+
+// undoCreate deletes a half-made tunnel wherever it is; nil if it is gone.
+func undoCreate(main, priv *space, name string) error {
+	for _, s := range []*space{priv, main} {
+		l, err := lookup(s, name)
+		if errors.Is(err, errNoLink) {
+			continue
+		}
+		if err == nil && isWireGuard(l) {
+			err = s.h.LinkDel(l)
+		}
+		if err != nil {
+			return fmt.Errorf("undoing the create in namespace %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// DeleteTunnel deletes a tunnel link from the private namespace or, with
+// inMain (netns mode), from the main one. A missing link is not an
+// error; a link of that name that is not WireGuard is never deleted.
+func (k *Kernel) DeleteTunnel(ctx context.Context, name string, inMain bool) error {
+	if err := k.begin(ctx); err != nil {
+		return opErr("delete", name, err)
+	}
+	defer k.mu.Unlock()
+	s, release := k.main, func() {}
+	if k.netns && !inMain {
+		p, err := openPrivate(k.namespace)
+		if errors.Is(err, errNoNamespace) {
+			return nil // no namespace, no link in it
+		}
+		if err != nil {
+			return opErr("delete", name, err)
+		}
+		s, release = p, p.close
+	}
+	defer release()
+	l, err := lookup(s, name)
+	if errors.Is(err, errNoLink) {
+		return nil
+	}
+	if err != nil {
+		return opErr("delete", name, err)
+	}
+	if !isWireGuard(l) {
+		return opErr("delete", name, fmt.Errorf("refusing to delete a %s link in namespace %s: not a tunnel", kind(l), s.name))
+	}
+	if err := s.h.LinkDel(l); err != nil {
+		return opErr("delete", name, err)
+	}
+	return nil
+}
