@@ -1,0 +1,266 @@
+// Package daemon is `sitevpn run`: apply at start, then keep the gateway
+// in its desired state. It re-applies when the configuration directory
+// changes (debounced: editors and Ansible replace files by rename), on
+// SIGHUP, and periodically to repair drift (a link deleted by hand, BIRD
+// killed); it keeps the last good configuration in force when a new one
+// is invalid, checks health, notifies systemd and serves metrics.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/diag"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+)
+
+// Notifier is systemd's notify protocol (package systemd; no-ops when
+// not run by systemd).
+type Notifier interface {
+	Ready() error
+	Status(string) error
+	Watchdog() error
+	Stopping() error
+}
+
+// Daemon is one running sitevpn.
+type Daemon struct {
+	Options pipeline.Options
+	// Apply performs an apply of a pipeline result.
+	Apply func(context.Context, *pipeline.Result) (apply.Report, error)
+	// Check measures the health of the applied gateway.
+	Check func(context.Context, *pipeline.Result) check.Report
+	// Reload receives SIGHUP.
+	Reload <-chan struct{}
+	Notify Notifier
+	Log    *slog.Logger
+	// State, when set, is where the daemon's state goes after each cycle
+	// (read by `sitevpn status`).
+	State func(State) error
+	// Metrics receives every state, for the Prometheus exporter.
+	Metrics func(State)
+
+	Debounce  time.Duration // after the last config change, default 300 ms
+	Reconcile time.Duration // drift repair period, default 30 s
+	Health    time.Duration // check period, default 10 s
+	Watchdog  time.Duration // systemd watchdog heartbeat period, 0 = off
+
+	good    *pipeline.Result // the last valid configuration: what stays in force
+	current State
+}
+
+// State is what the daemon knows about itself, for status and metrics.
+type State struct {
+	ConfigError string       `json:"config_error,omitempty"` // the diagnostics of an invalid configuration
+	ApplyError  string       `json:"apply_error,omitempty"`
+	LastApply   time.Time    `json:"last_apply,omitzero"`
+	Applies     int          `json:"applies"`
+	Changes     int          `json:"changes"` // applies that changed something
+	Health      check.Report `json:"health"`
+	Updated     time.Time    `json:"updated"`
+}
+
+func (d *Daemon) defaults() {
+	if d.Debounce == 0 {
+		d.Debounce = 300 * time.Millisecond
+	}
+	if d.Reconcile == 0 {
+		d.Reconcile = 30 * time.Second
+	}
+	if d.Health == 0 {
+		d.Health = 10 * time.Second
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run runs until ctx ends. Only a failure to watch the configuration
+// stops it early; every apply or check failure is logged and retried.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.defaults()
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching the configuration: %w", err)
+	}
+	defer w.Close()
+	// Watch the directory, not the files: a file replaced by rename
+	// (editors, Ansible) would leave a watch on the old inode.
+	if err := w.Add(d.Options.ConfigDir); err != nil {
+		return fmt.Errorf("watching %s: %w", d.Options.ConfigDir, err)
+	}
+	d.load(ctx, "start")
+	d.check(ctx)
+	d.notify(func(n Notifier) error { return n.Ready() })
+
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	reconcile := time.NewTicker(d.Reconcile)
+	defer reconcile.Stop()
+	health := time.NewTicker(d.Health)
+	defer health.Stop()
+	var watchdog <-chan time.Time
+	if d.Watchdog > 0 {
+		t := time.NewTicker(d.Watchdog)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			d.notify(func(n Notifier) error { return n.Stopping() })
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return errors.New("configuration watcher closed")
+			}
+			if relevant(ev.Name) {
+				debounce.Reset(d.Debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return errors.New("configuration watcher closed")
+			}
+			d.Log.Warn("watching the configuration", "err", err)
+			debounce.Reset(d.Debounce) // events may be lost: look again
+		case <-debounce.C:
+			d.load(ctx, "configuration changed")
+			d.check(ctx)
+		case <-d.Reload:
+			d.load(ctx, "SIGHUP")
+			d.check(ctx)
+		case <-reconcile.C:
+			d.apply(ctx, "reconcile")
+		case <-health.C:
+			d.check(ctx)
+		case <-watchdog:
+			d.notify(func(n Notifier) error { return n.Watchdog() })
+		}
+	}
+}
+
+// relevant: the fleet files and the key; not editor swap files.
+func relevant(name string) bool {
+	base := filepath.Base(name)
+	return strings.HasSuffix(base, ".hcl") || base == "private.key"
+}
+
+// load reads the configuration; a valid one becomes the one in force and
+// is applied, an invalid one is reported and the last good one stays.
+func (d *Daemon) load(ctx context.Context, why string) {
+	res, err := pipeline.Run(d.Options)
+	if err != nil {
+		msg := err.Error()
+		var de *diag.Error
+		if errors.As(err, &de) {
+			msg = strings.TrimSpace(diag.Format(de.Diags, de.Files))
+		}
+		d.current.ConfigError = msg
+		d.Log.Error("configuration rejected; the last good one stays in force", "why", why, "diagnostics", msg)
+		d.apply(ctx, why+", last good configuration") // keep it in force
+		return
+	}
+	d.current.ConfigError = ""
+	d.good = res
+	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels))
+	d.apply(ctx, why)
+}
+
+func (d *Daemon) apply(ctx context.Context, why string) {
+	if d.good == nil {
+		d.publish()
+		return
+	}
+	start := time.Now()
+	rep, err := d.Apply(ctx, d.good)
+	d.current.Applies++
+	d.current.LastApply = start
+	if err != nil {
+		d.current.ApplyError = err.Error()
+		d.Log.Error("apply failed", "why", why, "err", err)
+	} else {
+		d.current.ApplyError = ""
+		if rep.Changed() {
+			d.current.Changes++
+			d.Log.Info("applied", "why", why, "actions", len(rep.Actions), "took", time.Since(start).Round(time.Millisecond))
+		}
+		for _, w := range rep.Warnings {
+			d.Log.Warn("apply", "warning", w)
+		}
+	}
+	d.publish()
+}
+
+func (d *Daemon) check(ctx context.Context) {
+	if d.good != nil && d.Check != nil {
+		d.current.Health = d.Check(ctx, d.good)
+	}
+	d.publish()
+}
+
+// publish hands the state to status, metrics and systemd's STATUS line.
+func (d *Daemon) publish() {
+	d.current.Updated = time.Now()
+	s := d.view()
+	if d.State != nil {
+		if err := d.State(s); err != nil {
+			d.Log.Warn("writing the state file", "err", err)
+		}
+	}
+	if d.Metrics != nil {
+		d.Metrics(s)
+	}
+	d.notify(func(n Notifier) error { return n.Status(statusLine(s)) })
+}
+
+// view is the state as shown: the health with the daemon's own problems.
+func (d *Daemon) view() State {
+	s := d.current
+	h := s.Health
+	h.Problems = append([]string(nil), h.Problems...)
+	if s.ConfigError != "" {
+		h.Problems = append(h.Problems, "invalid configuration (last good one in force)")
+		h.Healthy = false
+	}
+	if s.ApplyError != "" {
+		h.Problems = append(h.Problems, "apply failed: "+s.ApplyError)
+		h.Healthy = false
+	}
+	s.Health = h
+	return s
+}
+
+func statusLine(s State) string {
+	up := 0
+	for _, t := range s.Health.Tunnels {
+		if t.Up {
+			up++
+		}
+	}
+	line := fmt.Sprintf("%d/%d tunnels up", up, len(s.Health.Tunnels))
+	switch {
+	case s.ConfigError != "":
+		line += "; configuration invalid, last good one in force"
+	case s.ApplyError != "":
+		line += "; last apply failed"
+	}
+	return line
+}
+
+func (d *Daemon) notify(f func(Notifier) error) {
+	if d.Notify == nil {
+		return
+	}
+	if err := f(d.Notify); err != nil {
+		d.Log.Warn("notifying systemd", "err", err)
+	}
+}

@@ -1,0 +1,114 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Exporter serves the daemon's state as Prometheus metrics. It keeps the
+// last state and turns it into metrics at scrape time, so a scrape never
+// waits on WireGuard or BIRD.
+type Exporter struct {
+	mu    sync.Mutex
+	state State
+	reg   *prometheus.Registry
+}
+
+var (
+	labels          = []string{"interface", "peer", "site"}
+	descTunnelUp    = prometheus.NewDesc("sitevpn_tunnel_up", "1 when the tunnel's WireGuard handshake is fresh and its BGP session Established.", labels, nil)
+	descHandshake   = prometheus.NewDesc("sitevpn_wireguard_last_handshake_timestamp_seconds", "Time of the tunnel's last WireGuard handshake (0: none yet).", labels, nil)
+	descRx          = prometheus.NewDesc("sitevpn_wireguard_receive_bytes_total", "Bytes received on the tunnel, as WireGuard counts them.", labels, nil)
+	descTx          = prometheus.NewDesc("sitevpn_wireguard_transmit_bytes_total", "Bytes sent on the tunnel, as WireGuard counts them.", labels, nil)
+	descBGP         = prometheus.NewDesc("sitevpn_bgp_session_established", "1 when the tunnel's BGP session is Established.", labels, nil)
+	descRoutes      = prometheus.NewDesc("sitevpn_bgp_routes_imported", "Routes imported from the tunnel's BGP session (both families).", labels, nil)
+	descConfigValid = prometheus.NewDesc("sitevpn_config_valid", "1 when the configuration on disk is valid (else the last good one is in force).", nil, nil)
+	descApplies     = prometheus.NewDesc("sitevpn_applies_total", "Applies run (at start, on changes, on SIGHUP, periodic reconciles).", nil, nil)
+	descChanges     = prometheus.NewDesc("sitevpn_apply_changes_total", "Applies that changed something on the system.", nil, nil)
+	descApplyOK     = prometheus.NewDesc("sitevpn_last_apply_success", "1 when the last apply succeeded.", nil, nil)
+	descApplyTime   = prometheus.NewDesc("sitevpn_last_apply_timestamp_seconds", "Time of the last apply.", nil, nil)
+	descHealthy     = prometheus.NewDesc("sitevpn_healthy", "1 when every tunnel is up and nothing is wrong, as `sitevpn status` exits 0.", nil, nil)
+)
+
+// NewExporter returns an exporter with the Go and process collectors.
+func NewExporter() *Exporter {
+	e := &Exporter{reg: prometheus.NewRegistry()}
+	e.reg.MustRegister(e, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return e
+}
+
+// Update takes a new state; it is the daemon's Metrics hook.
+func (e *Exporter) Update(s State) {
+	e.mu.Lock()
+	e.state = s
+	e.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.mu.Lock()
+	s := e.state
+	e.mu.Unlock()
+	for _, t := range s.Health.Tunnels {
+		l := []string{t.Interface, t.Peer, t.Site}
+		ch <- prometheus.MustNewConstMetric(descTunnelUp, prometheus.GaugeValue, b2f(t.Up), l...)
+		hs := 0.0
+		if !t.Handshake.IsZero() {
+			hs = float64(t.Handshake.UnixNano()) / 1e9
+		}
+		ch <- prometheus.MustNewConstMetric(descHandshake, prometheus.GaugeValue, hs, l...)
+		ch <- prometheus.MustNewConstMetric(descRx, prometheus.CounterValue, float64(t.RxBytes), l...)
+		ch <- prometheus.MustNewConstMetric(descTx, prometheus.CounterValue, float64(t.TxBytes), l...)
+		ch <- prometheus.MustNewConstMetric(descBGP, prometheus.GaugeValue, b2f(t.BGPState == "Established"), l...)
+		ch <- prometheus.MustNewConstMetric(descRoutes, prometheus.GaugeValue, float64(t.Routes), l...)
+	}
+	ch <- prometheus.MustNewConstMetric(descConfigValid, prometheus.GaugeValue, b2f(s.ConfigError == ""))
+	ch <- prometheus.MustNewConstMetric(descApplies, prometheus.CounterValue, float64(s.Applies))
+	ch <- prometheus.MustNewConstMetric(descChanges, prometheus.CounterValue, float64(s.Changes))
+	ch <- prometheus.MustNewConstMetric(descApplyOK, prometheus.GaugeValue, b2f(s.ApplyError == "" && !s.LastApply.IsZero()))
+	ch <- prometheus.MustNewConstMetric(descApplyTime, prometheus.GaugeValue, float64(s.LastApply.UnixNano())/1e9)
+	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, b2f(s.Health.Healthy))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Serve serves /metrics on addr until ctx ends.
+func (e *Exporter) Serve(ctx context.Context, addr string) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sitevpn/sitevpn/internal/check"
+)
+
+func TestExporter(t *testing.T) {
+	e := NewExporter()
+	hs := time.Unix(1700000000, 0)
+	e.Update(State{Applies: 3, Changes: 1, LastApply: hs, Health: check.Report{Healthy: false, Tunnels: []check.Tunnel{
+		{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, Handshake: hs, RxBytes: 10, TxBytes: 20, BGPState: "Established", Routes: 2},
+		{Interface: "wg4", Peer: "v2-2", Site: "berlin", BGPState: "Active"},
+	}}, ConfigError: "bad"})
+	if problems, err := testutil.CollectAndLint(e); err != nil || len(problems) > 0 {
+		t.Fatalf("metrics do not follow Prometheus conventions: %v %v", problems, err)
+	}
+	want := `
+# HELP sitevpn_tunnel_up 1 when the tunnel's WireGuard handshake is fresh and its BGP session Established.
+# TYPE sitevpn_tunnel_up gauge
+sitevpn_tunnel_up{interface="wg3",peer="v2-1",site="berlin"} 1
+sitevpn_tunnel_up{interface="wg4",peer="v2-2",site="berlin"} 0
+# HELP sitevpn_config_valid 1 when the configuration on disk is valid (else the last good one is in force).
+# TYPE sitevpn_config_valid gauge
+sitevpn_config_valid 0
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_tunnel_up", "sitevpn_config_valid"); err != nil {
+		t.Error(err)
+	}
+
+	// Served over HTTP on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Serve(ctx, addr)
+	var body string
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, m := range []string{"sitevpn_wireguard_receive_bytes_total{", "sitevpn_applies_total 3", "process_resident_memory_bytes"} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %q", m)
+		}
+	}
+}
