@@ -32,12 +32,17 @@ func (s *space) close() {
 	s.ns.Close()
 }
 
+// openMain opens the calling thread's namespace. The netlink sockets are
+// made on the same (locked) thread with no setns, which would need
+// CAP_SYS_ADMIN even to re-enter the namespace the thread is already in.
 func openMain() (*space, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	ns, err := netns.Get()
 	if err != nil {
 		return nil, fmt.Errorf("opening the main namespace: %w", err)
 	}
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandle()
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("netlink in the main namespace: %w", err)
