@@ -56,9 +56,10 @@ func (Notifier) Stopping() (bool, error) { return notify(daemon.SdNotifyStopping
 
 // Reloading tells systemd the daemon is reloading its configuration
 // (RELOADING=1); send Ready when done. The message carries the time it was
-// made (MONOTONIC_USEC=, CLOCK_MONOTONIC), which Type=notify-reload units
-// (systemd 253 and later) need to match a reload with its request; older
-// systemd ignores the field.
+// made (MONOTONIC_USEC=, CLOCK_MONOTONIC): for Type=notify-reload units
+// (systemd 253 and later) it tells systemd that this reload started after
+// the one it asked for, and sd_notify(3) wants it with every RELOADING=1;
+// older systemd ignores it.
 func (Notifier) Reloading() (bool, error) {
 	state := daemon.SdNotifyReloading
 	if us, ok := monotonicUsec(); ok {
