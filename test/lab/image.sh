@@ -36,7 +36,7 @@ hash=$( (
 ) | sha256sum | cut -c1-16)
 out=$cache/$hash
 if [ -f "$out/base.raw" ]; then
-	touch "$out" # last use, for pruning below
+	touch "$out" 2>/dev/null || true # last use, for pruning below
 	echo "$out"
 	exit 0
 fi

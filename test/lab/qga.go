@@ -43,7 +43,11 @@ func dialQGA(ctx context.Context, path string) (*qgaConn, error) {
 		return nil, err
 	}
 	for got != id {
-		if err := q.recv(&got); err != nil {
+		err := q.recv(&got)
+		if ae := (*agentError)(nil); errors.As(err, &ae) {
+			continue // a stale request's error, not the sync's
+		}
+		if err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("guest-sync: %w", err)
 		}
@@ -70,6 +74,11 @@ func (q *qgaConn) send(cmd string, args any) error {
 	return err
 }
 
+// agentError is an error reply of the agent (the request was refused).
+type agentError struct{ Class, Desc string }
+
+func (e *agentError) Error() string { return "guest agent: " + e.Class + ": " + e.Desc }
+
 // recv reads the next reply into ret. Lines that are not replies (stale
 // fragments) are skipped; an agent error is returned as an error.
 func (q *qgaConn) recv(ret any) error {
@@ -80,16 +89,13 @@ func (q *qgaConn) recv(ret any) error {
 		}
 		var reply struct {
 			Return json.RawMessage `json:"return"`
-			Error  *struct {
-				Class string `json:"class"`
-				Desc  string `json:"desc"`
-			} `json:"error"`
+			Error  *agentError     `json:"error"`
 		}
 		if json.Unmarshal(line, &reply) != nil {
 			continue
 		}
 		if reply.Error != nil {
-			return fmt.Errorf("guest agent: %s: %s", reply.Error.Class, reply.Error.Desc)
+			return reply.Error
 		}
 		if reply.Return == nil {
 			continue

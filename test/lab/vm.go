@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,9 +33,9 @@ type VM struct {
 	Overlay string // Share/overlay: copied onto the guest's / at boot, before networkd
 	NICs    []NIC
 
-	lab *Lab
-	mu  sync.Mutex // the agent socket takes one client at a time
-	pid int
+	lab   *Lab
+	agent sync.Mutex   // held over a guest agent session: its socket takes one client at a time
+	pid   atomic.Int64 // of the running QEMU, 0 before Start
 }
 
 // NewVM declares a VM with one NIC per segment, in order. MACs are
@@ -46,6 +47,11 @@ func (l *Lab) NewVM(name string, segments ...*Segment) (*VM, error) {
 	n := len(l.vms) + 1
 	if n > 255 || len(segments) > 255 {
 		return nil, fmt.Errorf("lab: too many VMs or NICs")
+	}
+	for _, vm := range l.vms {
+		if vm.Name == name {
+			return nil, fmt.Errorf("lab: two VMs named %q", name)
+		}
 	}
 	dir := filepath.Join(l.Dir, name)
 	vm := &VM{Name: name, Dir: dir, Share: filepath.Join(dir, "share"), lab: l}
@@ -117,6 +123,9 @@ func (vm *VM) path(name string) string { return filepath.Join(vm.Dir, name) }
 // returns once QEMU runs; the guest boots for tens of seconds after that:
 // WaitAgent waits for it.
 func (vm *VM) Start(ctx context.Context) error {
+	if vm.Running() {
+		return fmt.Errorf("%s: already running", vm.Name)
+	}
 	img := vm.lab.Image
 	disk := vm.path("disk.qcow2")
 	os.Remove(disk) // a fresh disk on every start: state comes from the overlay
@@ -166,17 +175,13 @@ func (vm *VM) Start(ctx context.Context) error {
 	if err := os.WriteFile(vm.path("qemu.pid.copy"), b, 0o644); err != nil {
 		return err
 	}
-	vm.mu.Lock()
-	vm.pid = pid
-	vm.mu.Unlock()
+	vm.pid.Store(int64(pid))
 	return nil
 }
 
 // Running reports whether this VM's QEMU process is alive.
 func (vm *VM) Running() bool {
-	vm.mu.Lock()
-	pid := vm.pid
-	vm.mu.Unlock()
+	pid := int(vm.pid.Load())
 	return pid != 0 && isQEMU(pid, vm.Dir)
 }
 
@@ -195,12 +200,12 @@ func isQEMU(pid int, dir string) bool {
 	return err == nil && strings.Contains(string(cmdline), dir+"/qga.sock")
 }
 
-// Exec runs argv in the guest through the guest agent (about 0.5 s a call
-// under emulation) and returns its output. A non-zero exit is an *ExitError
+// Exec runs argv in the guest through the guest agent (0.04-0.13 s of
+// overhead a call, measured) and returns its output. A non-zero exit is an *ExitError
 // that carries the output; the Result is returned either way.
 func (vm *VM) Exec(ctx context.Context, argv ...string) (Result, error) {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
+	vm.agent.Lock()
+	defer vm.agent.Unlock()
 	q, err := dialQGA(ctx, vm.path("qga.sock"))
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: guest agent: %w", vm.Name, err)
@@ -244,8 +249,8 @@ func (vm *VM) WaitAgent(ctx context.Context, timeout time.Duration) error {
 		// One short try per poll: the agent is either up or not yet.
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		vm.mu.Lock()
-		defer vm.mu.Unlock()
+		vm.agent.Lock()
+		defer vm.agent.Unlock()
 		q, err := dialQGA(ctx, vm.path("qga.sock"))
 		if err != nil {
 			return err
@@ -278,8 +283,7 @@ func (vm *VM) Stop(ctx context.Context) error {
 	if !vm.Running() {
 		return nil
 	}
-	vm.monitor("system_powerdown")
-	if WaitFor(ctx, 20*time.Second, vm.Name+" power off", func(context.Context) error {
+	if vm.monitor("system_powerdown") == nil && WaitFor(ctx, 20*time.Second, vm.Name+" power off", func(context.Context) error {
 		if vm.Running() {
 			return errors.New("still running")
 		}
@@ -287,9 +291,7 @@ func (vm *VM) Stop(ctx context.Context) error {
 	}) == nil {
 		return nil
 	}
-	vm.mu.Lock()
-	pid := vm.pid
-	vm.mu.Unlock()
+	pid := int(vm.pid.Load())
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("%s: kill %d: %w", vm.Name, pid, err)
 	}
