@@ -1,5 +1,3 @@
-//go:build sitevpn_dbus
-
 package systemd
 
 import (

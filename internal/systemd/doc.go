@@ -9,9 +9,9 @@
 // "done" into an error, so "the call returned nil" means "the unit is
 // running (or stopped) now", not "systemd accepted the request".
 //
-// The apply engine declares the interface it needs; *Manager satisfies it
-// (checked in manager_test.go against a copy, since apply sits above this
-// package):
+// The apply engine declares the interface it needs; *Manager satisfies
+// this part of it (checked in manager_test.go against a copy, since apply
+// sits above this package):
 //
 //	type Units interface {
 //		DaemonReload(ctx context.Context) error
@@ -20,6 +20,9 @@
 //		ReloadNetworkd(ctx context.Context) error
 //	}
 //
+// apply.Units also has StartUnit, which Manager has too, and ActiveState,
+// which is Manager.UnitActive (cmd/sitevpn adapts the name).
+//
 // Every error of a Manager is an *OpError reading
 // "systemd: <op> <unit>: <cause>"; it unwraps to the cause: a *JobError for
 // a job that ended other than "done", a godbus dbus.Error for a call systemd
@@ -27,13 +30,4 @@
 //
 // Notifier needs no bus: it writes datagrams to $NOTIFY_SOCKET and does
 // nothing when the process was not started by systemd as Type=notify.
-//
-// Build tag sitevpn_dbus: the files that import godbus (Manager and its
-// tests) build only with it for now, because go.mod does not yet require
-// github.com/godbus/dbus/v5 (go-systemd's dbus package needs it too) and a
-// module that requires Go 1.17 or later must list every module it imports
-// from, even indirectly; without the line, any package importing godbus
-// makes "go build ./..." fail for the whole tree with "updates to go.mod
-// needed". Once go.mod has "github.com/godbus/dbus/v5 v5.1.0", delete the
-// "//go:build sitevpn_dbus" lines (the integration test keeps "linux").
 package systemd

@@ -1,4 +1,4 @@
-//go:build linux && sitevpn_dbus
+//go:build linux
 
 package systemd
 

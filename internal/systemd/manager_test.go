@@ -1,5 +1,3 @@
-//go:build sitevpn_dbus
-
 package systemd
 
 import (
@@ -16,10 +14,11 @@ import (
 )
 
 // units is the apply engine's interface (see doc.go), copied here because
-// apply imports this package, not the other way round.
+// the program wires apply to this package, not the other way round.
 type units interface {
 	DaemonReload(ctx context.Context) error
 	RestartUnit(ctx context.Context, name string) error
+	StartUnit(ctx context.Context, name string) error
 	StopUnit(ctx context.Context, name string) error
 	ReloadNetworkd(ctx context.Context) error
 }
