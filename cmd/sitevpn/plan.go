@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -27,11 +29,10 @@ or restart, networkd and BIRD reloads. Read-only.`,
 			if err != nil {
 				return err
 			}
-			have, err := apply.ReadHave(g.root, res.Tree)
+			acts, note, err := planActions(cmd, g, res)
 			if err != nil {
 				return err
 			}
-			acts := apply.Diff(res.Tree, have)
 			table := render.TableFor(res.Plan)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -42,6 +43,9 @@ or restart, networkd and BIRD reloads. Read-only.`,
 				}{table, nonNil(acts)})
 			}
 			printPlan(cmd.OutOrStdout(), table, res.Plan.Site.ASN, acts)
+			if note != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), note)
+			}
 			return nil
 		},
 	}
@@ -73,4 +77,22 @@ func printPlan(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
 	for _, a := range acts {
 		fmt.Fprintf(w, "  %-16s %s (%s)\n", a.Kind, a.Target, a.Why)
 	}
+}
+
+// planActions is the whole plan (files, units, links, BIRD) when this
+// process can see the system (root, systemd on D-Bus); otherwise the files
+// only, with a note saying so.
+func planActions(cmd *cobra.Command, g *globals, res *pipeline.Result) ([]apply.Action, string, error) {
+	if os.Geteuid() == 0 && g.root == "/" {
+		if sys, err := openSystem(cmd.Context(), g, slog.New(slog.DiscardHandler)); err == nil {
+			defer sys.Close()
+			acts, err := sys.plan(cmd.Context(), res)
+			return acts, "", err
+		}
+	}
+	have, err := apply.ReadHave(g.root, res.Tree)
+	if err != nil {
+		return nil, "", err
+	}
+	return apply.Diff(res.Tree, have), "(files only: units, links and BIRD are compared when run as root on the gateway)", nil
 }

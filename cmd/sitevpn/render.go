@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -55,4 +56,9 @@ func writeTree(dir string, tree render.Tree) error {
 		}
 	}
 	return nil
+}
+
+func sortTree(t render.Tree) render.Tree {
+	sort.Slice(t, func(i, j int) bool { return t[i].Path < t[j].Path })
+	return t
 }

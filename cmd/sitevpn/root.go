@@ -41,6 +41,9 @@ unless --gateway names another.`,
 		newPlan(g),
 		newGenkey(g),
 		newPubkey(g),
+		newApply(g),
+		newRun(g),
+		newStatus(g),
 	)
 	return root
 }

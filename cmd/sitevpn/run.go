@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sitevpn/sitevpn/internal/daemon"
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/internal/systemd"
+)
+
+// statePath is where the daemon publishes its state for `sitevpn status`.
+const statePath = "run/sitevpn/state.json"
+
+func newRun(g *globals) *cobra.Command {
+	var metrics string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "The daemon: apply, then watch the configuration and keep the gateway healthy",
+		Long: `Run as a daemon (sitevpn.service, Type=notify): apply at start, then re-apply
+when a file of --config changes (debounced), on SIGHUP, and every 30 s to
+repair drift. An invalid configuration is logged and shown by status while
+the last good one stays in force. Serves Prometheus metrics on the fleet's
+metrics_listen address (or --metrics-listen; "off" disables).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := newLogger()
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			sys, err := openSystem(ctx, g, log)
+			if err != nil {
+				return err
+			}
+			defer sys.Close()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			reload := make(chan struct{})
+			go func() {
+				for range hup {
+					reload <- struct{}{}
+				}
+			}()
+			exp := daemon.NewExporter()
+			n := systemd.Notifier{}
+			wd, _ := n.WatchdogInterval()
+			d := &daemon.Daemon{
+				Options: g.options(), Apply: sys.apply, Check: sys.check,
+				Reload: reload, Notify: notifier{n}, Log: log,
+				State: func(s daemon.State) error { return writeState(g.root, s) }, Metrics: exp.Update,
+				Watchdog: wd / 2,
+			}
+			if metrics == "" {
+				metrics = fleet.DefaultMetricsListen
+				if f, err := pipeline.Validate(g.options()); err == nil {
+					metrics = f.MetricsListen.String()
+				}
+			}
+			if metrics != "off" {
+				go func() {
+					if err := exp.Serve(ctx, metrics); err != nil {
+						log.Error("serving metrics", "addr", metrics, "err", err)
+					}
+				}()
+			}
+			return d.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&metrics, "metrics-listen", "", `address for Prometheus metrics (default: the fleet's metrics_listen; "off" disables)`)
+	return cmd
+}
+
+func writeState(root string, s daemon.State) error {
+	p := filepath.Join(root, statePath)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
