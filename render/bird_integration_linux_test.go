@@ -247,24 +247,27 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 		if err != nil || res != bird.Reconfigured {
 			t.Fatalf("configure berlin: %v, %v", res, err)
 		}
-		// Paris's import filter rejects tokyo's prefix and 192.0.2.0/24
-		// (IPv4), tokyo's prefix (IPv6).
-		pollUntil(ctx, t, "paris to receive and filter berlin's extra prefixes", func() error {
-			for _, w := range []struct {
-				ch       string
-				filtered uint32
-			}{{"ipv4", 2}, {"ipv6", 1}} {
-				st, err := channelImportStats(ctx, paris.client, "wg3", w.ch)
-				if err != nil {
-					return err
+		// Berlin re-sends its whole table (3 IPv4, 2 IPv6 prefixes): once
+		// paris has received them, its import filter must have rejected
+		// tokyo's prefixes and 192.0.2.0/24.
+		for _, w := range []struct {
+			ch                 string
+			received, filtered uint32
+		}{{"ipv4", 3, 2}, {"ipv6", 2, 1}} {
+			var st importUpdates
+			pollUntil(ctx, t, "paris to receive berlin's "+w.ch+" prefixes", func() error {
+				st, err = channelImportStats(ctx, paris.client, "wg3", w.ch)
+				if err == nil && st.received-before[w.ch].received < w.received {
+					err = fmt.Errorf("paris wg3 %s: import updates %+v (before: %+v), want %d more received",
+						w.ch, st, before[w.ch], w.received)
 				}
-				if d := st.filtered - before[w.ch].filtered; d != w.filtered {
-					return fmt.Errorf("paris wg3 %s: import updates %+v (before: %+v), want %d more filtered",
-						w.ch, st, before[w.ch], w.filtered)
-				}
+				return err
+			})
+			if d := st.filtered - before[w.ch].filtered; d != w.filtered {
+				t.Errorf("paris wg3 %s: import updates %+v (before: %+v): %d more filtered, want %d",
+					w.ch, st, before[w.ch], d, w.filtered)
 			}
-			return nil
-		})
+		}
 		// Berlin exported them all; paris imported only berlin's, and its
 		// kernel still has only berlin's prefixes.
 		if err := wantSessionRoutes(ctx, berlin, 1, 2, 1, 3); err != nil {
@@ -508,6 +511,9 @@ func wantSessionRoutes(ctx context.Context, g *nsGateway, imp6, exp6, imp4, exp4
 	}
 	if !d.BGP.Established() {
 		return fmt.Errorf("%s %s: BGP state %q, info %q, last error %q", g.name, name, d.BGP.State, d.Info, d.BGP.LastError)
+	}
+	if want := time.Duration(g.plan.BGP.HoldTime) * time.Second; d.BGP.HoldTime != want || d.BGP.SourceAddress != g.tunnel.Local6.Addr() {
+		return fmt.Errorf("%s %s: hold time %v, source %v; want %v, %v", g.name, name, d.BGP.HoldTime, d.BGP.SourceAddress, want, g.tunnel.Local6.Addr())
 	}
 	for _, w := range []struct {
 		ch       string
