@@ -195,7 +195,7 @@ func requireWireGuard(t *testing.T) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = "wgprobe"
 	if err := n.h.LinkAdd(&netlink.Wireguard{LinkAttrs: attrs}); err != nil {
-		t.Skipf("this kernel has no WireGuard (ip link add type wireguard: %v): the VM lab runs this test", err)
+		t.Skipf("this kernel has no WireGuard (ip link add type wireguard: %v): go test -tags lab -run TestLabIntegration runs it in a VM", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -37,6 +38,9 @@ func TestNoKeyInOutput(t *testing.T) {
 		k.ConfigureDevice(ctx, "wg3", 5803),
 		k.CreateTunnel(ctx, tunnelFor(t, 3)),
 	} {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("without the namespace: %v, want ErrNotExist", err)
+		}
 		if err != nil {
 			out += " " + err.Error()
 		}
