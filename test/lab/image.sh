@@ -57,17 +57,26 @@ if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
 fi
 [ -n "$mirror" ] || { log "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"; exit 1; }
 
-tmp=$(mktemp -d "$cache/.build.$hash.XXXXXX")
-rootfs=$tmp/rootfs
-cleanup() {
-	# Never rm -rf through a live /proc or /sys: unmount what the chroot used first.
+# Removes a build directory; never rm -rf through a live /proc or /sys: the
+# chroot's mounts go first.
+remove_build() {
 	local m
 	for m in sys proc; do
-		mountpoint -q "$rootfs/$m" && umount -l "$rootfs/$m"
+		if mountpoint -q "$1/rootfs/$m"; then umount -l "$1/rootfs/$m"; fi
 	done
-	rm -rf --one-file-system "$tmp"
+	rm -rf --one-file-system "$1"
 }
-trap cleanup EXIT
+# A build killed outright (SIGKILL) left its directory; we hold the lock, so
+# no build is running in any of them.
+for stale in "$cache"/.build.*; do
+	if [ -d "$stale" ]; then log "removing stale $stale"; remove_build "$stale"; fi
+done
+
+tmp=$(mktemp -d "$cache/.build.$hash.XXXXXX")
+rootfs=$tmp/rootfs
+trap 'remove_build "$tmp"' EXIT
+# bash skips the EXIT trap on a fatal signal unless the signal is trapped.
+trap 'exit 130' INT TERM HUP
 
 start=$SECONDS
 log "debootstrap $suite from $mirror into $rootfs"
