@@ -112,17 +112,36 @@ func (l *Lab) VMs() []*VM {
 	return append([]*VM(nil), l.vms...)
 }
 
-// Close stops every VM of the run, all at once (a clean shutdown takes
-// seconds under emulation).
-func (l *Lab) Close(ctx context.Context) error {
+// Boot starts every VM that is not running yet, all at once, and waits
+// until each one's guest agent answers (each VM gets the whole timeout:
+// they boot side by side, sharing the CPUs).
+func (l *Lab) Boot(ctx context.Context, timeout time.Duration) error {
 	vms := l.VMs()
+	for _, vm := range vms {
+		if !vm.Running() {
+			if err := vm.Start(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return l.each(vms, func(vm *VM) error { return vm.WaitAgent(ctx, timeout) })
+}
+
+// each runs f on every VM concurrently and joins the errors.
+func (l *Lab) each(vms []*VM, f func(*VM) error) error {
 	errs := make([]error, len(vms))
 	var wg sync.WaitGroup
 	for i, vm := range vms {
-		wg.Go(func() { errs[i] = vm.Stop(ctx) })
+		wg.Go(func() { errs[i] = f(vm) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Close stops every VM of the run, all at once (a clean shutdown takes
+// seconds under emulation).
+func (l *Lab) Close(ctx context.Context) error {
+	return l.each(l.VMs(), func(vm *VM) error { return vm.Stop(ctx) })
 }
 
 // ConsoleTails returns the last n console lines of every VM, for a failed

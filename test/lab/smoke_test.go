@@ -3,10 +3,8 @@
 package lab
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -35,37 +33,18 @@ func TestLabSmoke(t *testing.T) {
 		if err := vm.WriteNetwork(0, "10-internet", network); err != nil {
 			t.Fatal(err)
 		}
-		if err := vm.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
 		vms[i] = vm
 	}
-
-	// Both boot at once, as the topology tests will; each waits on its own.
-	var wg sync.WaitGroup
-	errs := make([]error, len(vms))
-	for i, vm := range vms {
-		wg.Go(func() {
-			if errs[i] = vm.WaitAgent(ctx, 4*time.Minute); errs[i] == nil {
-				t.Logf("%s: guest agent answers %s after qemu start", vm.Name, since(imageDone))
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	// Both boot at once, as the topology tests will.
+	if err := l.Boot(ctx, 4*time.Minute); err != nil {
+		t.Fatal(err)
 	}
 	agentsDone := time.Now()
 
 	for i, vm := range vms {
 		// networkd configures the address a little after the agent starts.
 		script := fmt.Sprintf("ip -6 -o addr show | grep -F ' %s/64 ' | grep -qv tentative", addrs[i])
-		if err := vm.WaitFor(ctx, time.Minute, "address "+addrs[i], func(ctx context.Context) error {
-			_, err := vm.Sh(ctx, script)
-			return err
-		}); err != nil {
+		if err := vm.WaitExec(ctx, time.Minute, "/bin/sh", "-c", script); err != nil {
 			t.Fatal(err)
 		}
 	}

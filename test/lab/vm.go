@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,13 +269,17 @@ func (vm *VM) WaitExec(ctx context.Context, timeout time.Duration, argv ...strin
 	})
 }
 
-// ConsoleTail returns the last n lines of the serial console.
+// consoleNoise matches the color codes and carriage returns of the serial
+// console: they only garble a test log.
+var consoleNoise = regexp.MustCompile(`\x1b\[[0-9;]*m|\r`)
+
+// ConsoleTail returns the last n lines of the serial console, cleaned.
 func (vm *VM) ConsoleTail(n int) string {
 	b, err := os.ReadFile(vm.path("console.log"))
 	if err != nil {
 		return "(no console: " + err.Error() + ")"
 	}
-	return tail(string(b), n)
+	return tail(consoleNoise.ReplaceAllString(string(b), ""), n)
 }
 
 // Stop asks the guest to power off (system_powerdown on the monitor) and
