@@ -124,11 +124,11 @@ func (l *Lab) Boot(ctx context.Context, timeout time.Duration) error {
 			}
 		}
 	}
-	return l.each(vms, func(vm *VM) error { return vm.WaitAgent(ctx, timeout) })
+	return eachVM(vms, func(vm *VM) error { return vm.WaitAgent(ctx, timeout) })
 }
 
-// each runs f on every VM concurrently and joins the errors.
-func (l *Lab) each(vms []*VM, f func(*VM) error) error {
+// eachVM runs f on every VM concurrently and joins the errors.
+func eachVM(vms []*VM, f func(*VM) error) error {
 	errs := make([]error, len(vms))
 	var wg sync.WaitGroup
 	for i, vm := range vms {
@@ -141,7 +141,7 @@ func (l *Lab) each(vms []*VM, f func(*VM) error) error {
 // Close stops every VM of the run, all at once (a clean shutdown takes
 // seconds under emulation).
 func (l *Lab) Close(ctx context.Context) error {
-	return l.each(l.VMs(), func(vm *VM) error { return vm.Stop(ctx) })
+	return eachVM(l.VMs(), func(vm *VM) error { return vm.Stop(ctx) })
 }
 
 // ConsoleTails returns the last n console lines of every VM, for a failed
