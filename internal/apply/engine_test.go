@@ -17,7 +17,7 @@ import (
 
 // desired renders gateway v1-1 of the example fleet, with the lab's
 // fourth site when withSydney.
-func desired(t *testing.T, withSydney bool) (*plan.Gateway, render.Tree) {
+func desired(t testing.TB, withSydney bool) (*plan.Gateway, render.Tree) {
 	t.Helper()
 	src, err := testfleet.ExampleSource()
 	if err != nil {
@@ -43,7 +43,7 @@ func desired(t *testing.T, withSydney bool) (*plan.Gateway, render.Tree) {
 	return g, tree
 }
 
-func newEngine(t *testing.T, root string) (*Engine, *system) {
+func newEngine(t testing.TB, root string) (*Engine, *system) {
 	keys, err := testfleet.LabKeys()
 	if err != nil {
 		t.Fatal(err)
