@@ -49,3 +49,41 @@ bench:
 	./bench/run
 
 check: test test-privileged fuzz
+
+# Packages: dist/sitevpn_<version>_amd64.deb and dist/sitevpn-<version>.x86_64.rpm
+# (nfpm.yaml). nfpm is installed, pinned, from the Go module proxy
+# (v2.46 and later need a module the proxy here refuses).
+NFPM_VERSION = v2.45.0
+DIST        ?= dist
+NFPM         = $(DIST)/tools/nfpm-$(NFPM_VERSION)
+PKG_VERSION  = $(shell packaging/version.sh)
+SITEVPN_MAINTAINER ?= sitevpn maintainers <sitevpn@example.org>
+
+.PHONY: package package-test
+
+$(NFPM):
+	mkdir -p $(DIST)/tools
+	GOBIN=$(abspath $(DIST)/tools) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mv $(DIST)/tools/nfpm $@
+
+package: $(NFPM)
+	@set -e; v="$(PKG_VERSION)"; b=$(DIST)/build; \
+	echo "sitevpn $$v"; \
+	rm -rf $$b $(DIST)/sitevpn_*_amd64.deb $(DIST)/sitevpn-*.x86_64.rpm; \
+	mkdir -p $$b/man $$b/completions; \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $$b/sitevpn ./cmd/sitevpn; \
+	SITEVPN_VERSION=$$v $$b/sitevpn man --out $$b/man; \
+	gzip -9n $$b/man/*.8; \
+	$$b/sitevpn completion bash >$$b/completions/sitevpn.bash; \
+	$$b/sitevpn completion zsh >$$b/completions/_sitevpn; \
+	$$b/sitevpn completion fish >$$b/completions/sitevpn.fish; \
+	packaging/changelog.sh "$$v" "$(SITEVPN_MAINTAINER)" | gzip -9n >$$b/changelog.gz; \
+	export SITEVPN_VERSION=$$v SITEVPN_MAINTAINER="$(SITEVPN_MAINTAINER)"; \
+	$(NFPM) package -f nfpm.yaml -p deb -t $(DIST)/sitevpn_$${v}_amd64.deb; \
+	$(NFPM) package -f nfpm.yaml -p rpm -t $(DIST)/sitevpn-$${v}.x86_64.rpm
+
+# Checks the packages without a VM: contents, lintian, unit scores, the
+# Ansible role (syntax, lint, template rendered and validated offline).
+# Installs lintian, rpm, ansible, ansible-lint and systemd if missing.
+package-test: package
+	packaging/test.sh $(DIST)

@@ -44,6 +44,7 @@ unless --gateway names another.`,
 		newApply(g),
 		newRun(g),
 		newStatus(g),
+		newMan(g),
 	)
 	return root
 }
