@@ -14,14 +14,10 @@ if [ -s "$top/VERSION" ]; then
 	echo
 	exit 0
 fi
-d=$(git -C "$top" describe --tags --always)
-case "$d" in
-v[0-9]* | [0-9]*)
+if d=$(git -C "$top" describe --tags 2>/dev/null); then
 	d=${d#v}
 	# X.Y.Z[-pre]-N-gHASH -> X.Y.Z[~pre]+gitN.gHASH
 	echo "$d" | sed -E 's/-([0-9]+)-(g[0-9a-f]+)$/+git\1.\2/; s/-/~/g'
-	;;
-*)
-	echo "0.0.0~git$(git -C "$top" rev-list --count HEAD).g$d"
-	;;
-esac
+else
+	echo "0.0.0~git$(git -C "$top" rev-list --count HEAD).g$(git -C "$top" rev-parse --short HEAD)"
+fi
