@@ -22,10 +22,10 @@ example: build
 	./sitevpn --config examples/article --gateway v1-1 --root $(OUT)/v1-1 plan
 
 # The real tools the tests check rendered files with (bird -p,
-# systemd-analyze verify), iproute2 for the privileged tests.
+# systemd-analyze verify), iproute2 and dbus for the privileged tests.
 deps:
 	@missing=""; \
-	for t in bird:bird2 systemd-analyze:systemd ip:iproute2 /usr/bin/time:time; do \
+	for t in bird:bird2 systemd-analyze:systemd ip:iproute2 /usr/bin/time:time dbus-daemon:dbus; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -48,7 +48,7 @@ fuzz:
 bench:
 	./bench/run
 
-check: test test-privileged fuzz
+check: test test-privileged fuzz package-test
 
 # Packages: dist/sitevpn_<version>_amd64.deb and dist/sitevpn-<version>.x86_64.rpm
 # (nfpm.yaml). nfpm is installed, pinned, from the Go module proxy
