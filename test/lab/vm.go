@@ -124,17 +124,69 @@ func (vm *VM) path(name string) string { return filepath.Join(vm.Dir, name) }
 // returns once QEMU runs; the guest boots for tens of seconds after that:
 // WaitAgent waits for it.
 func (vm *VM) Start(ctx context.Context) error {
+	return vm.start(ctx, true)
+}
+
+// Restart boots the VM again on the same disk, as a machine powered on
+// after a reboot or a power cut: what the guest wrote is still there. QEMU
+// runs with -no-reboot, so an in-guest reboot ends QEMU; Restart first
+// waits (up to 2 minutes) for that, then starts it again. The previous
+// console is kept as console.log.1 (the evidence of the shutdown).
+func (vm *VM) Restart(ctx context.Context) error {
+	if err := WaitFor(ctx, 2*time.Minute, vm.Name+" QEMU exit", func(context.Context) error {
+		if vm.Running() {
+			return errors.New("still running")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	os.Rename(vm.path("console.log"), vm.path("console.log.1"))
+	return vm.start(ctx, false)
+}
+
+// Kill ends QEMU with SIGKILL: a power cut, no shutdown of any kind.
+func (vm *VM) Kill() error {
+	pid := int(vm.pid.Load())
+	if !vm.Running() {
+		return fmt.Errorf("%s: not running", vm.Name)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("%s: kill %d: %w", vm.Name, pid, err)
+	}
+	return WaitFor(context.Background(), 10*time.Second, vm.Name+" killed", func(context.Context) error {
+		if vm.Running() {
+			return errors.New("still running")
+		}
+		return nil
+	})
+}
+
+// SetLink sets the carrier of NIC nic (0-based) up or down, as seen by
+// this guest: a cable plugged or pulled (multicast segments have no
+// carrier of their own, so a dead VM's neighbours would never notice).
+func (vm *VM) SetLink(nic int, up bool) error {
+	state := "off"
+	if up {
+		state = "on"
+	}
+	return vm.monitor(fmt.Sprintf("set_link n%d %s", nic, state))
+}
+
+func (vm *VM) start(ctx context.Context, fresh bool) error {
 	if vm.Running() {
 		return fmt.Errorf("%s: already running", vm.Name)
 	}
 	img := vm.lab.Image
 	disk := vm.path("disk.qcow2")
-	os.Remove(disk) // a fresh disk on every start: state comes from the overlay
-	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2",
-		"-b", img.Disk, "-F", "raw", disk).CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: qemu-img: %w: %s", vm.Name, err, out)
+	if fresh {
+		os.Remove(disk) // a fresh disk on every start: state comes from the overlay
+		if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2",
+			"-b", img.Disk, "-F", "raw", disk).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: qemu-img: %w: %s", vm.Name, err, out)
+		}
+		os.Remove(vm.path("console.log"))
 	}
-	os.Remove(vm.path("console.log"))
 	args := []string{
 		"-name", vm.Name,
 		// /dev/kvm is there but unusable here (nested, no vmx/svm): emulate.

@@ -1,0 +1,389 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pingStream is a continuous ping (every 10 ms, timestamped) between two
+// site routers, running in the routers VM.
+type pingStream struct {
+	vm   *VM
+	name string
+	pid  string
+	log  string
+}
+
+func startPing(ctx context.Context, routers *VM, ns, src, dst string) (*pingStream, error) {
+	p := &pingStream{vm: routers, name: ns + " -> " + dst, log: "/tmp/ping-" + strings.ReplaceAll(dst, ":", "_") + ".log"}
+	// setsid: out of the agent's process group; exec chain: $! is ping.
+	res, err := routers.Sh(ctx, fmt.Sprintf("setsid ip netns exec %s ping -D -n -i 0.01 -I %s %s </dev/null >%s 2>&1 & echo $!", ns, src, dst, p.log))
+	if err != nil {
+		return nil, err
+	}
+	p.pid = strings.TrimSpace(res.Stdout)
+	return p, nil
+}
+
+// pingAwk summarizes a ping -D log: first and last sequence number, replies
+// received (distinct), the longest gap between two replies and when it
+// started, and the replies after time $T.
+const pingAwk = `awk -v T="$T" '/bytes from/ && /icmp_seq=/ {
+	match($0, /icmp_seq=[0-9]+/); s = substr($0, RSTART+9, RLENGTH-9) + 0
+	ts = substr($1, 2, length($1)-2) + 0
+	if (n == 0) { min = s; max = s }
+	if (s > max) max = s
+	if (!(s in seen)) { seen[s] = 1; n++ }
+	if (n > 1 && ts - last > gap) { gap = ts - last; gapat = last }
+	if (ts > T) after++
+	last = ts
+} END { printf "%d %d %d %.3f %.3f %d\n", min, max, n, gap, gapat, after }'`
+
+type pingSummary struct {
+	sent, received, lost int
+	gap                  time.Duration
+	gapAt                float64
+	after                int
+}
+
+func (p *pingStream) summary(ctx context.Context, after float64) (pingSummary, error) {
+	res, err := p.vm.Sh(ctx, fmt.Sprintf("T=%f; %s %s", after, pingAwk, p.log))
+	if err != nil {
+		return pingSummary{}, err
+	}
+	var s pingSummary
+	var min, max int
+	var gap float64
+	if _, err := fmt.Sscan(res.Stdout, &min, &max, &s.received, &gap, &s.gapAt, &s.after); err != nil {
+		return s, fmt.Errorf("%s: summary %q: %w", p.name, res.Stdout, err)
+	}
+	s.sent = max - min + 1
+	s.lost = s.sent - s.received
+	s.gap = time.Duration(gap * float64(time.Second))
+	return s, nil
+}
+
+// waitReplies waits until the stream got n replies after guest time t.
+func (p *pingStream) waitReplies(ctx context.Context, t float64, n int, timeout time.Duration) error {
+	return p.vm.WaitFor(ctx, timeout, fmt.Sprintf("%s: %d replies", p.name, n), func(ctx context.Context) error {
+		s, err := p.summary(ctx, t)
+		if err != nil {
+			return err
+		}
+		if s.after < n {
+			return fmt.Errorf("%d replies so far", s.after)
+		}
+		return nil
+	})
+}
+
+// stop ends the stream (SIGINT, as ^C) and returns its summary. Replies in
+// flight when it stops are not counted as lost: only sequence numbers
+// below the last one answered are.
+func (p *pingStream) stop(ctx context.Context) (pingSummary, error) {
+	if _, err := p.vm.Sh(ctx, fmt.Sprintf("kill -INT %s; while kill -0 %s 2>/dev/null; do sleep 0.05; done", p.pid, p.pid)); err != nil {
+		return pingSummary{}, err
+	}
+	return p.summary(ctx, 0)
+}
+
+func guestNow(ctx context.Context, vm *VM) (float64, error) {
+	res, err := vm.Sh(ctx, "date +%s.%N")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(strings.TrimSpace(res.Stdout), 64)
+}
+
+// scenarioInvalid: an invalid file pushed to every gateway is rejected,
+// the last good state stays in force, status says so; removing it makes
+// every gateway healthy again.
+func scenarioInvalid(t *testing.T, tp *topology, figures map[string]string) {
+	ctx := t.Context()
+	const bad = `# pushed by the lab: invalid on purpose
+site "rome" {
+  asn      = 65001
+  prefixes = ["10.0.1.0/24"]
+}
+`
+	three := tp.sites(3)
+	start := time.Now()
+	if _, err := push(ctx, tp.gws, "zz-invalid.hcl", bad); err != nil {
+		t.Fatal(err)
+	}
+	var shown string
+	err := eachVM(tp.vms(three), func(vm *VM) error {
+		return vm.WaitFor(ctx, time.Minute, "status reporting the invalid configuration", func(ctx context.Context) error {
+			res, err := vm.Sh(ctx, "sitevpn status")
+			if err == nil {
+				return fmt.Errorf("status exited 0:\n%s", res.Stdout)
+			}
+			if !strings.Contains(res.Stdout, "invalid configuration, the daemon keeps the last good one") || !strings.Contains(res.Stdout, "zz-invalid.hcl:") {
+				return fmt.Errorf("status does not show the diagnostic:\n%s\n%s", res.Stdout, res.Stderr)
+			}
+			if vm.Name == "v1-1" {
+				shown = res.Stdout
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, evidence(ctx, three))
+	}
+	figures["a1. invalid HCL pushed -> status shows it (6 gw)"] = since(start).String()
+	t.Logf("v1-1: sitevpn status with the invalid file:\n%s", shown)
+	// The last good state stays: every tunnel and session still up.
+	up := 0
+	for _, g := range three {
+		h, err := readHealth(ctx, g.VM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.links) != 4 || h.handshakes != 4 || h.established != 4 {
+			t.Errorf("%s with the invalid file: %s\n%s", g.Name, h, h.out)
+		}
+		up += h.established
+		res, err := g.VM.Sh(ctx, "journalctl -u sitevpn --no-pager | grep -c 'configuration rejected'")
+		if err != nil {
+			t.Errorf("%s: the daemon did not log the rejection: %v", g.Name, err)
+		} else {
+			_ = res
+		}
+	}
+	figures["a2. sessions Established while invalid"] = fmt.Sprintf("%d/24", up)
+	if err := pingAll(ctx, tp.routers, 3, 30*time.Second); err != nil {
+		t.Errorf("with the invalid file: %v", err)
+	}
+	start = time.Now()
+	if err := removeAll(ctx, tp.gws, "zz-invalid.hcl"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitHealthy(ctx, three, 4, time.Minute); err != nil {
+		t.Fatalf("after removing the invalid file: %v\n%s", err, evidence(ctx, three))
+	}
+	figures["a3. invalid HCL removed -> healthy (6 gw)"] = since(start).String()
+}
+
+// scenarioAddSite: sydney.hcl lands on the six gateways of the article
+// while two pings run between paris and berlin: the new tunnels and
+// sessions come up and no packet of the existing ones is lost.
+func scenarioAddSite(t *testing.T, tp *topology, figures map[string]string) {
+	ctx := t.Context()
+	sydney, err := os.ReadFile(filepath.Join(tp.repo, "examples/article/lab-keys/sydney.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams []*pingStream
+	for _, pair := range [][2]string{{"2001:db8:a1::1", "2001:db8:a2::1"}, {"10.0.1.1", "10.0.2.1"}} {
+		p, err := startPing(ctx, tp.routers, "r1", pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, p)
+		if err := p.waitReplies(ctx, 0, 100, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	at, err := push(ctx, tp.sites(3), "sydney.hcl", string(sydney))
+	if err != nil {
+		t.Fatal(err)
+	}
+	took, err := appliedAfter(ctx, tp.gw("v1-1").VM, at["v1-1"], time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figures["e2. HCL edit -> applied, v1-1 (add a site)"] = took.Round(time.Millisecond).String()
+	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
+		t.Fatalf("after adding sydney: %v\n%s", err, evidence(ctx, tp.gws))
+	}
+	figures["b1. sydney.hcl pushed -> 48 sessions Established"] = since(start).String()
+	checkPlane(t, tp, tp.gws, 4)
+	if err := pingAll(ctx, tp.routers, 4, 2*time.Minute); err != nil {
+		t.Error(err)
+	}
+	for _, p := range streams {
+		s, err := p.stop(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figures["b2. lost on existing tunnel, "+p.name] = fmt.Sprintf("%d of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
+		if s.lost != 0 {
+			t.Errorf("%s: %d packets of %d lost while adding a site", p.name, s.lost, s.sent)
+		}
+	}
+}
+
+// scenarioReboot: a gateway rebooted from inside comes back to full health
+// with no command typed.
+func scenarioReboot(t *testing.T, tp *topology, figures map[string]string) {
+	ctx := t.Context()
+	g := tp.gw("v2-1")
+	start := time.Now()
+	// The agent may die before it answers: the reboot is checked by QEMU's exit.
+	g.VM.Sh(ctx, "systemctl reboot")
+	if err := g.VM.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.VM.WaitAgent(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
+		t.Fatalf("after rebooting %s: %v\n%s", g.Name, err, evidence(ctx, []*gateway{g}))
+	}
+	figures["c. reboot v2-1 -> all 8 healthy again"] = since(start).String()
+	if err := pingAll(ctx, tp.routers, 4, 2*time.Minute); err != nil {
+		t.Error(err)
+	}
+}
+
+// scenarioFailover powers off the site-1 gateway that carries a ping
+// stream from berlin's router to paris's, and measures the longest gap in
+// the stream: BGP's hold time, then BFD.
+func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
+	ctx := t.Context()
+	victim := failover(t, tp, figures, "BFD off")
+	if t.Failed() {
+		return
+	}
+	restore(t, tp, victim)
+	fleet, err := os.ReadFile(filepath.Join(tp.repo, "examples/article/fleet.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBFD := strings.Replace(string(fleet), "bfd       = false", "bfd       = true", 1)
+	if withBFD == string(fleet) {
+		t.Fatal("examples/article/fleet.hcl has no 'bfd       = false' to turn on")
+	}
+	start := time.Now()
+	at, err := push(ctx, tp.gws, "fleet.hcl", withBFD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took, err := appliedAfter(ctx, tp.gw("v1-1").VM, at["v1-1"], time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figures["e3. HCL edit -> applied, v1-1 (bfd on)"] = took.Round(time.Millisecond).String()
+	err = eachVM(tp.vms(tp.gws), func(vm *VM) error {
+		return vm.WaitFor(ctx, 2*time.Minute, "6 BFD sessions Up", func(ctx context.Context) error {
+			res, err := vm.Sh(ctx, birdc+" show bfd sessions")
+			if err != nil {
+				return err
+			}
+			if n := strings.Count(res.Stdout, " Up "); n != 6 {
+				return fmt.Errorf("%d up:\n%s", n, res.Stdout)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, evidence(ctx, tp.gws))
+	}
+	if err := waitHealthy(ctx, tp.gws, 6, 2*time.Minute); err != nil {
+		t.Fatalf("with BFD: %v\n%s", err, evidence(ctx, tp.gws))
+	}
+	figures["d0. bfd pushed -> 48 BFD sessions Up"] = since(start).String()
+	failover(t, tp, figures, "BFD on")
+}
+
+// failover finds the paris gateway on the forward path of berlin -> paris,
+// powers it off (and pulls the cables of its neighbours: the site router's
+// and the sibling's links to it), and reports the longest gap of the ping
+// streams. It returns the victim.
+func failover(t *testing.T, tp *topology, figures map[string]string, label string) *gateway {
+	ctx := t.Context()
+	res, err := tp.routers.Sh(ctx, "ip -n r2 route get 10.0.1.1 from 10.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry *gateway
+	for _, g := range tp.sites(2) {
+		if strings.Contains(res.Stdout, "dev to-"+g.Name+" ") {
+			entry = g
+		}
+	}
+	if entry == nil {
+		t.Fatalf("r2 -> 10.0.1.1 leaves by no berlin gateway:\n%s", res.Stdout)
+	}
+	res, err = entry.VM.Sh(ctx, "ip -n private route get 10.0.1.1 from 10.0.2.1 iif eth2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim *gateway
+	for _, g := range tp.sites(1) {
+		if strings.Contains(res.Stdout, fmt.Sprintf("dev wg%d ", g.id())) {
+			victim = g
+		}
+	}
+	if victim == nil {
+		t.Fatalf("%s forwards 10.0.1.1 by no paris tunnel:\n%s", entry.Name, res.Stdout)
+	}
+	sibling := tp.gw(fmt.Sprintf("v1-%d", 3-victim.N))
+	t.Logf("%s: berlin -> paris flows r2 -> %s -> %s: powering %s off", label, entry.Name, victim.Name, victim.Name)
+	var streams []*pingStream
+	for _, pair := range [][2]string{{"10.0.2.1", "10.0.1.1"}, {"2001:db8:a2::1", "2001:db8:a1::1"}} {
+		p, err := startPing(ctx, tp.routers, "r2", pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, p)
+		if err := p.waitReplies(ctx, 0, 100, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0, err := guestNow(ctx, tp.routers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.VM.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Its neighbours lose carrier, as they would with a cable to a dead box.
+	must(t, tp.routers.SetLink(slices.Index(tp.gws, victim), false))
+	must(t, sibling.VM.SetLink(1, false))
+	for _, p := range streams {
+		// 3 s of replies after the power cut: the stream recovered.
+		if err := p.waitReplies(ctx, t0, 300, time.Minute); err != nil {
+			res, _ := entry.VM.Sh(ctx, birdc+" show protocols; ip -n private route")
+			t.Fatalf("%s: %v\n%s: %s", label, err, entry.Name, res.Stdout)
+		}
+	}
+	for _, p := range streams {
+		s, err := p.stop(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figures[fmt.Sprintf("d. failover (%s), %s", label, p.name)] = fmt.Sprintf("longest gap %s (%d lost of %d)", s.gap.Round(time.Millisecond), s.lost, s.sent)
+	}
+	return victim
+}
+
+// restore plugs the cables back and powers the victim on; every gateway
+// must be healthy again.
+func restore(t *testing.T, tp *topology, victim *gateway) {
+	ctx := t.Context()
+	sibling := tp.gw(fmt.Sprintf("v1-%d", 3-victim.N))
+	must(t, tp.routers.SetLink(slices.Index(tp.gws, victim), true))
+	must(t, sibling.VM.SetLink(1, true))
+	start := time.Now()
+	if err := victim.VM.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.VM.WaitAgent(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
+		t.Fatalf("after powering %s on again: %v\n%s", victim.Name, err, evidence(ctx, []*gateway{victim}))
+	}
+	t.Logf("%s powered on: all healthy after %s", victim.Name, since(start))
+}

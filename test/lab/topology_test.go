@@ -1,0 +1,598 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The article's topology (../../../shared/reference/article-lab.md), plus the
+// fourth site the scenarios add: gateways vS-G (site S, gateway G), each with
+// eth0 on "internet", eth1 on its site's sibling segment and eth2 on its own
+// segment to the site router; one VM "routers" holds the site routers as
+// network namespaces r1..r4, each with a dummy holding the site's prefixes
+// and OSPF (v2 and v3) with both gateways of its site.
+
+// gateway is one VPN gateway VM.
+type gateway struct {
+	Name string // v1-1
+	Site int    // 1..4
+	N    int    // 1 or 2 within the site
+	VM   *VM
+}
+
+// id is the gateway's id in the example fleet: (site-1)*2 + n.
+func (g *gateway) id() int { return (g.Site-1)*2 + g.N }
+
+// topology is a booted lab: gateways in site order, and the routers VM.
+type topology struct {
+	lab      *Lab
+	gws      []*gateway
+	routers  *VM
+	repo     string // the repository root
+	bootedAt time.Time
+}
+
+func (tp *topology) gw(name string) *gateway {
+	for _, g := range tp.gws {
+		if g.Name == name {
+			return g
+		}
+	}
+	panic("no gateway " + name)
+}
+
+// sites returns the gateways of the first n sites.
+func (tp *topology) sites(n int) []*gateway {
+	var out []*gateway
+	for _, g := range tp.gws {
+		if g.Site <= n {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (tp *topology) vms(gws []*gateway) []*VM {
+	vms := make([]*VM, len(gws))
+	for i, g := range gws {
+		vms[i] = g.VM
+	}
+	return vms
+}
+
+const birdc = "birdc -s /run/sitevpn-bird-private/bird.ctl"
+
+// TestLabTopology boots the article's three sites (and a fourth, idle at
+// first), installs sitevpn on every gateway as a user would, checks what
+// the article shows, then runs the scenarios of issue 5 and prints their
+// figures.
+func TestLabTopology(t *testing.T) {
+	start := time.Now()
+	tp := bootTopology(t)
+	ctx := t.Context()
+	figures := map[string]string{}
+	defer func() {
+		keys := make([]string, 0, len(figures))
+		for k := range figures {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %-52s %s\n", k, figures[k])
+		}
+		t.Logf("FIGURES (total %s):\n%s", since(start), b.String())
+	}()
+
+	three := tp.sites(3)
+	if err := waitHealthy(ctx, three, 4, 6*time.Minute); err != nil {
+		t.Fatalf("initial convergence: %v\n%s", err, evidence(ctx, three))
+	}
+	figures["e1. qemu start -> 24 sessions Established"] = since(tp.bootedAt).String()
+	checkPlane(t, tp, three, 4)
+	if err := pingAll(ctx, tp.routers, 3, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	articleOutputs(t, tp.gw("v1-1"))
+	figures["0. install + boot + checks"] = since(start).String()
+
+	t.Run("a-invalid-config", func(t *testing.T) { scenarioInvalid(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	t.Run("b-add-site", func(t *testing.T) { scenarioAddSite(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	t.Run("c-reboot", func(t *testing.T) { scenarioReboot(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	t.Run("d-failover", func(t *testing.T) { scenarioFailover(t, tp, figures) })
+}
+
+// bootTopology declares every VM with its files, boots them all at once and
+// installs sitevpn on the gateways. v4-1 and v4-2 get the four-site fleet,
+// the six others the article's three sites.
+func bootTopology(t *testing.T) *topology {
+	t.Helper()
+	ctx := t.Context()
+	repo, err := filepath.Abs(filepath.Join(labDir(), "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "sitevpn")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sitevpn")
+	build.Dir = repo
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building sitevpn: %v\n%s", err, out)
+	}
+
+	l := ForTest(t)
+	tp := &topology{lab: l, repo: repo}
+	internet := l.Segment("internet")
+	sibling := map[int]*Segment{}
+	for s := 1; s <= 4; s++ {
+		sibling[s] = l.Segment(fmt.Sprintf("sibling%d", s))
+	}
+	var toRouter []*Segment
+	for s := 1; s <= 4; s++ {
+		for n := 1; n <= 2; n++ {
+			name := fmt.Sprintf("v%d-%d", s, n)
+			lan := l.Segment("lan-" + name)
+			toRouter = append(toRouter, lan)
+			vm, err := l.NewVM(name, internet, sibling[s], lan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &gateway{Name: name, Site: s, N: n, VM: vm}
+			tp.gws = append(tp.gws, g)
+			must(t, writeGatewayFiles(g, repo, bin))
+		}
+	}
+	routers, err := l.NewVM("routers", toRouter...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.routers = routers
+	must(t, writeRouterFiles(routers, tp.gws))
+
+	tp.bootedAt = time.Now()
+	if err := l.Boot(ctx, 6*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("9 VMs booted (agents answer) in %s", since(tp.bootedAt))
+
+	// The routers first: OSPF's wait timer (40 s) runs while the gateways
+	// install.
+	if _, err := routers.Sh(ctx, "sh /root/routers.sh"); err != nil {
+		t.Fatalf("setting up the site routers: %v\n%s", err, routers.ConsoleTail(30))
+	}
+	// On every gateway, what a user does.
+	err = eachVM(tp.vms(tp.gws), func(vm *VM) error {
+		_, err := vm.Sh(ctx, installScript)
+		if err != nil {
+			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
+			return fmt.Errorf("%w\njournal:\n%s", err, j.Stdout)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("installing sitevpn: %v", err)
+	}
+	t.Logf("sitevpn installed and started on the 8 gateways %s after qemu start", since(tp.bootedAt))
+	return tp
+}
+
+// installScript is what a user types on a gateway: the binary, the unit,
+// the fleet and the key, then enable --now. The files come from the lab's
+// staging directory (the overlay). The sysctl file was in the overlay too,
+// which lands after systemd-sysctl ran: load it once by hand on this first
+// boot.
+const installScript = `set -e
+install -m 0755 /root/stage/sitevpn /usr/bin/sitevpn
+install -m 0644 /root/stage/sitevpn.service /etc/systemd/system/sitevpn.service
+install -d -m 0755 /etc/sitevpn
+install -m 0644 /root/stage/*.hcl /etc/sitevpn/
+install -m 0600 /root/stage/private.key /etc/sitevpn/private.key
+sysctl -q -p /etc/sysctl.d/91-lab-netns.conf
+systemctl daemon-reload
+systemctl enable --now sitevpn 2>&1
+`
+
+// netnsSysctl: namespaces made later (sitevpn's "private", the routers')
+// start from the main namespace's settings, so they get its DAD off too
+// (qemu's segments echo frames: DAD would fail on every moved LAN link
+// and OSPFv3 would have no link-local address to speak from).
+const netnsSysctl = "net.core.devconf_inherit_init_net = 1\n"
+
+func linkFile(mac, name string) []byte {
+	return fmt.Appendf(nil, "[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n", mac, name)
+}
+
+func writeGatewayFiles(g *gateway, repo, bin string) error {
+	vm := g.VM
+	for i, name := range []string{"eth0", "eth1", "eth2"} {
+		if err := vm.WriteFile("/etc/systemd/network/10-"+name+".link", linkFile(vm.NICs[i].MAC.String(), name), 0o644); err != nil {
+			return err
+		}
+	}
+	network := fmt.Sprintf("[Network]\nIPv6AcceptRA=no\nLinkLocalAddressing=ipv6\n\n[Address]\nAddress=2001:db8:%d::%d/64\nDuplicateAddressDetection=none\n\n[Route]\nDestination=2001:db8::/32\n", g.Site, g.N)
+	if err := vm.WriteNetwork(0, "20-internet", network); err != nil {
+		return err
+	}
+	if err := vm.WriteFile("/etc/sysctl.d/91-lab-netns.conf", []byte(netnsSysctl), 0o644); err != nil {
+		return err
+	}
+	files := map[string]string{
+		bin: "/root/stage/sitevpn",
+		filepath.Join(repo, "units/sitevpn.service"):                    "/root/stage/sitevpn.service",
+		filepath.Join(repo, "examples/article/fleet.hcl"):               "/root/stage/fleet.hcl",
+		filepath.Join(repo, "examples/article/lab-keys", g.Name+".key"): "/root/stage/private.key",
+		filepath.Join(repo, "examples/article/lab-keys/sydney.hcl"):     "/root/stage/push/sydney.hcl",
+	}
+	if g.Site == 4 {
+		files[filepath.Join(repo, "examples/article/lab-keys/sydney.hcl")] = "/root/stage/sydney.hcl"
+	}
+	for host, guest := range files {
+		if err := vm.CopyFile(host, guest, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The site routers: namespace rS, a dummy with the site's prefixes, one
+// link to each gateway of the site (192.168.S<n>.1/24, the gateway being
+// .11 or .12 as the fleet's lan blocks say), BIRD with OSPFv2 and v3.
+const routerBird = `log syslog all;
+router id 10.0.%[1]d.1;
+protocol device {
+}
+protocol kernel kernel4 {
+	merge paths yes;
+	ipv4 { export where source != RTS_DEVICE; };
+}
+protocol kernel kernel6 {
+	merge paths yes;
+	ipv6 { export where source != RTS_DEVICE; };
+}
+protocol ospf v2 ospf4 {
+	ecmp yes;
+	merge external yes;
+	ipv4 { import all; export none; };
+	area 0 {
+		interface "dummy0" { stub yes; };
+		interface "to-*";
+	};
+}
+protocol ospf v3 ospf6 {
+	ecmp yes;
+	merge external yes;
+	ipv6 { import all; export none; };
+	area 0 {
+		interface "dummy0" { stub yes; };
+		interface "to-*";
+	};
+}
+`
+
+const routersScript = `set -e
+sysctl -q -p /etc/sysctl.d/91-lab-netns.conf
+for s in 1 2 3 4; do
+	ip netns add r$s
+	ip -n r$s link set lo up
+	ip netns exec r$s sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n r$s link add dummy0 type dummy
+	ip -n r$s addr add 10.0.$s.1/24 dev dummy0
+	ip -n r$s addr add 2001:db8:a$s::1/64 dev dummy0 nodad
+	ip -n r$s link set dummy0 up
+	for n in 1 2; do
+		ip link set to-v$s-$n netns r$s
+		ip -n r$s addr add 192.168.$s$n.1/24 dev to-v$s-$n
+		ip -n r$s link set to-v$s-$n up
+	done
+	ip netns exec r$s bird -c /etc/lab/bird-r$s.conf -s /run/bird-r$s.ctl </dev/null >/dev/null 2>&1
+done
+`
+
+func writeRouterFiles(vm *VM, gws []*gateway) error {
+	for i, g := range gws {
+		if err := vm.WriteFile("/etc/systemd/network/10-to-"+g.Name+".link", linkFile(vm.NICs[i].MAC.String(), "to-"+g.Name), 0o644); err != nil {
+			return err
+		}
+	}
+	for s := 1; s <= 4; s++ {
+		if err := vm.WriteFile(fmt.Sprintf("/etc/lab/bird-r%d.conf", s), fmt.Appendf(nil, routerBird, s), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := vm.WriteFile("/etc/sysctl.d/91-lab-netns.conf", []byte(netnsSysctl), 0o644); err != nil {
+		return err
+	}
+	return vm.WriteFile("/root/routers.sh", []byte(routersScript), 0o755)
+}
+
+// health is one gateway's reading of what the article shows.
+type health struct {
+	links       []string // WireGuard links in the private namespace
+	handshakes  int      // of them with a handshake
+	established int      // BGP sessions Established
+	statusOK    bool     // sitevpn status exit 0
+	out         string   // the raw outputs, for the evidence
+}
+
+func (h health) String() string {
+	return fmt.Sprintf("%d links, %d handshakes, %d Established, status ok=%v", len(h.links), h.handshakes, h.established, h.statusOK)
+}
+
+var (
+	reWG    = regexp.MustCompile(`(?m)^(wg\d+)\s`)
+	reHS    = regexp.MustCompile(`(?m)^(wg\d+)\s+\S+\s+(\d+)$`)
+	reBGPUp = regexp.MustCompile(`(?m)^wg\d+\s+BGP\s+.*\sEstablished`)
+)
+
+// readHealth reads one gateway in one guest call.
+func readHealth(ctx context.Context, vm *VM) (health, error) {
+	res, err := vm.Sh(ctx, `ip -n private -br link show type wireguard; echo ---
+ip netns exec private wg show all latest-handshakes; echo ---
+`+birdc+` show protocols; echo ---
+sitevpn status >/dev/null 2>&1 && echo status-ok || echo status-failed`)
+	if err != nil {
+		return health{}, err
+	}
+	parts := strings.Split(res.Stdout, "---\n")
+	if len(parts) != 4 {
+		return health{}, fmt.Errorf("%s: unexpected output:\n%s", vm.Name, res.Stdout)
+	}
+	var h health
+	h.out = res.Stdout
+	for _, m := range reWG.FindAllStringSubmatch(parts[0], -1) {
+		h.links = append(h.links, m[1])
+	}
+	for _, m := range reHS.FindAllStringSubmatch(parts[1], -1) {
+		if m[2] != "0" {
+			h.handshakes++
+		}
+	}
+	h.established = len(reBGPUp.FindAllString(parts[2], -1))
+	h.statusOK = strings.TrimSpace(parts[3]) == "status-ok"
+	return h, nil
+}
+
+// waitHealthy waits until each gateway has tunnels WireGuard links, each
+// with a handshake, as many sessions Established, and sitevpn status
+// exits 0.
+func waitHealthy(ctx context.Context, gws []*gateway, tunnels int, timeout time.Duration) error {
+	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, g := range gws {
+		wg.Go(func() {
+			err := g.VM.WaitFor(ctx, timeout, fmt.Sprintf("%d healthy tunnels", tunnels), func(ctx context.Context) error {
+				h, err := readHealth(ctx, g.VM)
+				if err != nil {
+					return err
+				}
+				if len(h.links) != tunnels || h.handshakes != tunnels || h.established != tunnels || !h.statusOK {
+					return fmt.Errorf("%s\n%s", h, h.out)
+				}
+				return nil
+			})
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// evidence gathers what explains a failure on each gateway: status, the
+// daemon's journal, BIRD's protocols.
+func evidence(ctx context.Context, gws []*gateway) string {
+	var b strings.Builder
+	for _, g := range gws {
+		res, _ := g.VM.Sh(ctx, "sitevpn status 2>&1; "+birdc+" show protocols 2>&1; systemctl --failed --no-legend --plain; journalctl -u sitevpn -u sitevpn-bird-private -u sitevpn-netns-private --no-pager -n 30 2>&1")
+		fmt.Fprintf(&b, "=== %s\n%s\n", g.Name, res.Stdout)
+	}
+	return b.String()
+}
+
+// checkPlane checks, on each gateway, where the tunnels and their sockets
+// live and the ECMP routes to every remote site.
+func checkPlane(t *testing.T, tp *topology, gws []*gateway, sites int) {
+	t.Helper()
+	ctx := t.Context()
+	err := eachVM(tp.vms(gws), func(vm *VM) error {
+		g := tp.gw(vm.Name)
+		res, err := vm.Sh(ctx, `ss -H -uln; echo ---; ip netns exec private ss -H -uln; echo ---
+ip -n private -br link show type wireguard; echo ---; ip -br link show type wireguard; echo ---
+ip -n private -6 route show proto bird; echo ---; ip -n private -4 route show proto bird`)
+		if err != nil {
+			return err
+		}
+		p := strings.Split(res.Stdout, "---\n")
+		var errs []error
+		for _, other := range tp.sites(sites) {
+			if other.Site == g.Site {
+				continue
+			}
+			port := fmt.Sprintf(":%d ", 5800+other.id())
+			if !strings.Contains(p[0], port) {
+				errs = append(errs, fmt.Errorf("no UDP socket on port %d in the main namespace", 5800+other.id()))
+			}
+			if strings.Contains(p[1], port) {
+				errs = append(errs, fmt.Errorf("UDP socket on port %d inside the private namespace", 5800+other.id()))
+			}
+		}
+		if strings.TrimSpace(p[3]) != "" {
+			errs = append(errs, fmt.Errorf("WireGuard links left in the main namespace: %s", p[3]))
+		}
+		for s := 1; s <= sites; s++ {
+			if s == g.Site {
+				continue
+			}
+			for _, c := range []struct{ routes, prefix string }{{p[4], fmt.Sprintf("2001:db8:a%d::/64", s)}, {p[5], fmt.Sprintf("10.0.%d.0/24", s)}} {
+				if n := nextHops(c.routes, c.prefix); n != 2 {
+					errs = append(errs, fmt.Errorf("%s: %d next hops, want 2 (ECMP over both gateways of site %d)", c.prefix, n, s))
+				}
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%s: %w\n%s", vm.Name, errors.Join(errs...), res.Stdout)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nextHops counts the next hops of prefix's route in `ip route` output.
+func nextHops(routes, prefix string) int {
+	lines := strings.Split(routes, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, prefix+" ") {
+			continue
+		}
+		n := 0
+		for _, next := range lines[i+1:] {
+			if !strings.HasPrefix(next, "\tnexthop") {
+				break
+			}
+			n++
+		}
+		if n == 0 && strings.Contains(l, " via ") {
+			n = 1
+		}
+		return n
+	}
+	return 0
+}
+
+// pingAll pings from each site router's prefix addresses to every other
+// site's, IPv6 and IPv4, waiting for routing to converge (OSPF towards the
+// routers waits 40 s on a fresh LAN).
+func pingAll(ctx context.Context, routers *VM, sites int, timeout time.Duration) error {
+	var script strings.Builder
+	for s := 1; s <= sites; s++ {
+		for d := 1; d <= sites; d++ {
+			if s == d {
+				continue
+			}
+			fmt.Fprintf(&script, "ip netns exec r%d ping -q -c1 -W2 -I 2001:db8:a%d::1 2001:db8:a%d::1 >/dev/null || echo 'r%d -> 2001:db8:a%d::1 failed'\n", s, s, d, s, d)
+			fmt.Fprintf(&script, "ip netns exec r%d ping -q -c1 -W2 -I 10.0.%d.1 10.0.%d.1 >/dev/null || echo 'r%d -> 10.0.%d.1 failed'\n", s, s, d, s, d)
+		}
+	}
+	return routers.WaitFor(ctx, timeout, fmt.Sprintf("ping between the %d sites' routers", sites), func(ctx context.Context) error {
+		res, err := routers.Sh(ctx, script.String())
+		if err != nil {
+			return err
+		}
+		if out := strings.TrimSpace(res.Stdout); out != "" {
+			routes, _ := routers.Sh(ctx, "for s in 1 2 3 4; do echo r$s; ip -n r$s route; ip -n r$s -6 route | grep -v fe80; done")
+			return fmt.Errorf("%s\nrouters' routes:\n%s", out, routes.Stdout)
+		}
+		return nil
+	})
+}
+
+// articleOutputs prints, for one gateway, the article's three outputs side
+// by side: wg show, BIRD's protocols, the kernel's ECMP routes.
+func articleOutputs(t *testing.T, g *gateway) {
+	res, err := g.VM.Sh(t.Context(), "echo '# ip netns exec private wg show'; ip netns exec private wg show; echo; echo '# birdc show protocols'; "+birdc+" show protocols; echo; echo '# ip -n private -6 route show proto bird'; ip -n private -6 route show proto bird; echo; echo '# ip -n private -4 route show proto bird'; ip -n private -4 route show proto bird; echo; echo '# sitevpn status'; sitevpn status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s, as in the article:\n%s", g.Name, res.Stdout)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// push writes a file into /etc/sitevpn on each gateway the way an editor
+// or Ansible does (a temporary file renamed into place) and returns the
+// guest time of the rename, per gateway.
+func push(ctx context.Context, gws []*gateway, name, content string) (map[string]float64, error) {
+	var mu sync.Mutex
+	at := map[string]float64{}
+	vms := make([]*VM, len(gws))
+	for i, g := range gws {
+		vms[i] = g.VM
+	}
+	err := eachVM(vms, func(vm *VM) error {
+		if err := os.WriteFile(filepath.Join(vm.Share, "push.tmp"), []byte(content), 0o644); err != nil {
+			return err
+		}
+		res, err := vm.Sh(ctx, fmt.Sprintf("cp /mnt/host/push.tmp /etc/sitevpn/.%[1]s.tmp && date +%%s.%%N && mv /etc/sitevpn/.%[1]s.tmp /etc/sitevpn/%[1]s", name))
+		if err != nil {
+			return err
+		}
+		ts, err := strconv.ParseFloat(strings.TrimSpace(res.Stdout), 64)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		at[vm.Name] = ts
+		mu.Unlock()
+		return nil
+	})
+	return at, err
+}
+
+// removeAll removes /etc/sitevpn/name on each gateway.
+func removeAll(ctx context.Context, gws []*gateway, name string) error {
+	vms := make([]*VM, len(gws))
+	for i, g := range gws {
+		vms[i] = g.VM
+	}
+	return eachVM(vms, func(vm *VM) error {
+		_, err := vm.Sh(ctx, "rm -f /etc/sitevpn/"+name)
+		return err
+	})
+}
+
+// appliedAfter waits until the daemon on vm logged an apply that changed
+// something after guest time t, and returns how long after t it ended.
+func appliedAfter(ctx context.Context, vm *VM, t float64, timeout time.Duration) (time.Duration, error) {
+	var took time.Duration
+	err := vm.WaitFor(ctx, timeout, "an apply logged after the edit", func(ctx context.Context) error {
+		res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-unix --no-pager --since @%d | grep -m1 ' msg=applied .* took='", int64(t)))
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(res.Stdout)
+		if len(f) == 0 {
+			return errors.New("no line")
+		}
+		ts, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return err
+		}
+		if ts < t {
+			return fmt.Errorf("only an apply before the edit: %s", res.Stdout)
+		}
+		took = time.Duration((ts - t) * float64(time.Second))
+		return nil
+	})
+	return took, err
+}
