@@ -33,8 +33,12 @@ type VM struct {
 	Share   string // host side of the guest's /mnt/host (9p), read-write both ways
 	Overlay string // Share/overlay: copied onto the guest's / at boot, before networkd
 	NICs    []NIC
+	// SSHPort is the host's 127.0.0.1 port forwarded to the guest's port 22
+	// (ForwardSSH), 0 without one.
+	SSHPort int
 
 	lab   *Lab
+	num   int          // 1-based order in the lab: the MACs' fifth byte
 	agent sync.Mutex   // held over a guest agent session: its socket takes one client at a time
 	pid   atomic.Int64 // of the running QEMU, 0 before Start
 }
@@ -55,7 +59,7 @@ func (l *Lab) NewVM(name string, segments ...*Segment) (*VM, error) {
 		}
 	}
 	dir := filepath.Join(l.Dir, name)
-	vm := &VM{Name: name, Dir: dir, Share: filepath.Join(dir, "share"), lab: l}
+	vm := &VM{Name: name, Dir: dir, Share: filepath.Join(dir, "share"), lab: l, num: n}
 	vm.Overlay = filepath.Join(vm.Share, "overlay")
 	for i, s := range segments {
 		mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x00, byte(n), byte(i + 1)}
@@ -116,6 +120,41 @@ func (vm *VM) CopyFile(hostPath, guestPath string, mode os.FileMode) error {
 func (vm *VM) WriteNetwork(nic int, name, body string) error {
 	unit := fmt.Sprintf("[Match]\nMACAddress=%s\n\n%s", vm.NICs[nic].MAC, body)
 	return vm.WriteFile("/etc/systemd/network/"+name+".network", []byte(unit), 0o644)
+}
+
+// ForwardSSH gives the VM one more NIC, a QEMU user-mode one (slirp,
+// restrict=on: it reaches nothing, not the host, not the internet) whose
+// only use is a forward of a free port on the host's 127.0.0.1 to the
+// guest's port 22, so tools on the host (ssh, Ansible) reach a VM that
+// otherwise lives on multicast segments only. The port is vm.SSHPort. Call
+// it before Start: it writes the NIC's networkd file (10.0.2.15/24, the
+// address slirp forwards to) into the overlay. The NIC comes after the
+// segment NICs, so their names do not move. sshd itself stays off until
+// the test starts it (systemctl start ssh).
+func (vm *VM) ForwardSSH() error {
+	if vm.SSHPort != 0 {
+		return fmt.Errorf("%s: ForwardSSH called twice", vm.Name)
+	}
+	// A port free now; nothing else on this host binds ports in this range
+	// on purpose, and QEMU fails loudly if it was taken meanwhile.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	unit := fmt.Sprintf("[Match]\nMACAddress=%s\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n", vm.sshMAC())
+	if err := vm.WriteFile("/etc/systemd/network/05-lab-ssh.network", []byte(unit), 0o644); err != nil {
+		return err
+	}
+	vm.SSHPort = port
+	return nil
+}
+
+// sshMAC is the ForwardSSH NIC's MAC: 52:54:00:ff:<vm number>:01, apart
+// from the segment NICs' 52:54:00:00:<vm>:<nic>.
+func (vm *VM) sshMAC() net.HardwareAddr {
+	return net.HardwareAddr{0x52, 0x54, 0x00, 0xff, byte(vm.num), 0x01}
 }
 
 func (vm *VM) path(name string) string { return filepath.Join(vm.Dir, name) }
@@ -202,6 +241,10 @@ func (vm *VM) start(ctx context.Context, fresh bool) error {
 		id := "n" + strconv.Itoa(i)
 		args = append(args, "-netdev", nic.Segment.netdev(id),
 			"-device", "virtio-net-pci,netdev="+id+",mac="+nic.MAC.String())
+	}
+	if vm.SSHPort != 0 {
+		args = append(args, "-netdev", fmt.Sprintf("user,id=ssh0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22", vm.SSHPort),
+			"-device", "virtio-net-pci,netdev=ssh0,mac="+vm.sshMAC().String())
 	}
 	args = append(args,
 		"-chardev", "socket,id=qga0,path="+vm.path("qga.sock")+",server=on,wait=off",
