@@ -87,3 +87,11 @@ package: $(NFPM)
 # Installs lintian, rpm, ansible, ansible-lint and systemd if missing.
 package-test: package
 	packaging/test.sh $(DIST)
+
+# The packages tried as an operator would, in the VM lab (root, QEMU; see
+# test/lab/README.md): TestLabPackage installs, upgrades, removes and
+# purges the .deb on one VM; TestLabAnsible runs packaging/ansible/site.yml
+# against the six gateways of the example fleet, twice.
+.PHONY: lab-package
+lab-package:
+	$(GO) test -tags lab -count=1 -run '^(TestLabPackage|TestLabAnsible)$$' -v -timeout 60m ./test/lab/
