@@ -39,6 +39,7 @@ func ForTest(t testing.TB) *Lab {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("lab directory kept: %s\n%s", dir, l.ConsoleTails(40))
+			holdOnFailure(t, dir)
 		}
 		// t.Context is already canceled here: stopping gets its own deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -72,6 +73,26 @@ func reapStale(work string) {
 			}
 			os.Remove(c)
 			os.Remove(filepath.Join(filepath.Dir(c), "disk.qcow2"))
+		}
+	}
+}
+
+// holdOnFailure keeps a failed run's VMs up for a post-mortem when
+// SITEVPN_LAB_HOLD is set: it creates dir/HOLD and waits until someone
+// removes it (or 30 minutes pass). Meanwhile each VM's guest agent socket
+// is dir/<vm>/qga.sock.
+func holdOnFailure(t testing.TB, dir string) {
+	if os.Getenv("SITEVPN_LAB_HOLD") == "" {
+		return
+	}
+	hold := filepath.Join(dir, "HOLD")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		return
+	}
+	t.Logf("SITEVPN_LAB_HOLD: VMs kept running until %s is removed", hold)
+	for end := time.Now().Add(30 * time.Minute); time.Now().Before(end); time.Sleep(time.Second) {
+		if _, err := os.Stat(hold); err != nil {
+			return
 		}
 	}
 }

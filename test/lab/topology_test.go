@@ -102,7 +102,7 @@ func TestLabTopology(t *testing.T) {
 		t.Fatalf("initial convergence: %v\n%s", err, evidence(ctx, three))
 	}
 	figures["e1. qemu start -> 24 sessions Established"] = since(tp.bootedAt).String()
-	checkPlane(t, tp, three, 4)
+	checkPlane(t, tp, three, 3)
 	if err := pingAll(ctx, tp.routers, 3, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -414,53 +414,61 @@ func evidence(ctx context.Context, gws []*gateway) string {
 }
 
 // checkPlane checks, on each gateway, where the tunnels and their sockets
-// live and the ECMP routes to every remote site.
+// live and the ECMP routes to every remote site. Routes wait for OSPF
+// towards the site routers (its wait timer is 40 s on a fresh LAN).
 func checkPlane(t *testing.T, tp *topology, gws []*gateway, sites int) {
 	t.Helper()
 	ctx := t.Context()
 	err := eachVM(tp.vms(gws), func(vm *VM) error {
-		g := tp.gw(vm.Name)
-		res, err := vm.Sh(ctx, `ss -H -uln; echo ---; ip netns exec private ss -H -uln; echo ---
-ip -n private -br link show type wireguard; echo ---; ip -br link show type wireguard; echo ---
-ip -n private -6 route show proto bird; echo ---; ip -n private -4 route show proto bird`)
-		if err != nil {
-			return err
-		}
-		p := strings.Split(res.Stdout, "---\n")
-		var errs []error
-		for _, other := range tp.sites(sites) {
-			if other.Site == g.Site {
-				continue
-			}
-			port := fmt.Sprintf(":%d ", 5800+other.id())
-			if !strings.Contains(p[0], port) {
-				errs = append(errs, fmt.Errorf("no UDP socket on port %d in the main namespace", 5800+other.id()))
-			}
-			if strings.Contains(p[1], port) {
-				errs = append(errs, fmt.Errorf("UDP socket on port %d inside the private namespace", 5800+other.id()))
-			}
-		}
-		if strings.TrimSpace(p[3]) != "" {
-			errs = append(errs, fmt.Errorf("WireGuard links left in the main namespace: %s", p[3]))
-		}
-		for s := 1; s <= sites; s++ {
-			if s == g.Site {
-				continue
-			}
-			for _, c := range []struct{ routes, prefix string }{{p[4], fmt.Sprintf("2001:db8:a%d::/64", s)}, {p[5], fmt.Sprintf("10.0.%d.0/24", s)}} {
-				if n := nextHops(c.routes, c.prefix); n != 2 {
-					errs = append(errs, fmt.Errorf("%s: %d next hops, want 2 (ECMP over both gateways of site %d)", c.prefix, n, s))
-				}
-			}
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("%s: %w\n%s", vm.Name, errors.Join(errs...), res.Stdout)
-		}
-		return nil
+		return vm.WaitFor(ctx, 2*time.Minute, "sockets and ECMP routes", func(ctx context.Context) error {
+			return planeOK(ctx, tp, vm, sites)
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func planeOK(ctx context.Context, tp *topology, vm *VM, sites int) error {
+	g := tp.gw(vm.Name)
+	res, err := vm.Sh(ctx, `ss -H -uln; echo ---; ip netns exec private ss -H -uln; echo ---
+ip -n private -br link show type wireguard; echo ---; ip -br link show type wireguard; echo ---
+ip -n private -6 route show proto bird; echo ---; ip -n private -4 route show proto bird; echo ---
+`+birdc+` show ospf neighbors; `+birdc+` show route count; `+birdc+` show route`)
+	if err != nil {
+		return err
+	}
+	p := strings.Split(res.Stdout, "---\n")
+	var errs []error
+	for _, other := range tp.sites(sites) {
+		if other.Site == g.Site {
+			continue
+		}
+		port := fmt.Sprintf(":%d ", 5800+other.id())
+		if !strings.Contains(p[0], port) {
+			errs = append(errs, fmt.Errorf("no UDP socket on port %d in the main namespace", 5800+other.id()))
+		}
+		if strings.Contains(p[1], port) {
+			errs = append(errs, fmt.Errorf("UDP socket on port %d inside the private namespace", 5800+other.id()))
+		}
+	}
+	if strings.TrimSpace(p[3]) != "" {
+		errs = append(errs, fmt.Errorf("WireGuard links left in the main namespace: %s", p[3]))
+	}
+	for s := 1; s <= sites; s++ {
+		if s == g.Site {
+			continue
+		}
+		for _, c := range []struct{ routes, prefix string }{{p[4], fmt.Sprintf("2001:db8:a%d::/64", s)}, {p[5], fmt.Sprintf("10.0.%d.0/24", s)}} {
+			if n := nextHops(c.routes, c.prefix); n != 2 {
+				errs = append(errs, fmt.Errorf("%s: %d next hops, want 2 (ECMP over both gateways of site %d)", c.prefix, n, s))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w\n%s", errors.Join(errs...), res.Stdout)
+	}
+	return nil
 }
 
 // nextHops counts the next hops of prefix's route in `ip route` output.
