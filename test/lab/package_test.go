@@ -64,7 +64,7 @@ func TestLabPackage(t *testing.T) {
 	// and sitevpn's journal.
 	run := func(what, script string) string {
 		t.Helper()
-		res, err := vm.Sh(ctx, "fail() { echo \"FAIL: $*\"; exit 1; }\n"+script)
+		res, err := vm.Sh(ctx, pkgPrelude+script)
 		if err != nil {
 			t.Fatalf("%s: %v\n--- journal ---\n%s", what, err, pkgJournal(ctx, vm))
 		}
@@ -108,20 +108,20 @@ systemctl start sitevpn 2>&1
 echo '# edited by the operator' >>/etc/sitevpn/fleet.hcl
 echo 'edited by the operator' >>/etc/sitevpn/README
 echo '# edited by the operator' >>/etc/sitevpn/example.hcl.sample
-cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample
+sums
 `)
 	pid := strings.TrimSpace(run("main pid", "systemctl show -P MainPID sitevpn"))
 
-	// 4. Upgrade to the rebuilt package, as the README says (apt, offline:
+	// 4. Upgrade to the rebuilt package, as the README says (apt; offline:
 	// every dependency is installed).
-	run("upgrade to "+verB, "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download /root/pkg/b.deb 2>&1")
+	run("upgrade to "+verB, "DEBIAN_FRONTEND=noninteractive apt-get install -y /root/pkg/b.deb 2>&1")
 	run("after upgrade", fmt.Sprintf(`
 [ "$(dpkg-query -W -f='${Status} ${Version}' sitevpn)" = "install ok installed %s" ] || fail "dpkg-query: $(dpkg-query -W -f='${Status} ${Version}' sitevpn)"
-[ "$(cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample)" = %q ] || fail "files changed: $(cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample)"
+[ "$(sums)" = %q ] || fail "files changed: $(sums)"
 [ "$(stat -c '%%a' /etc/sitevpn/private.key)" = 600 ] || fail "key mode $(stat -c '%%a' /etc/sitevpn/private.key)"
 systemctl is-active -q sitevpn || fail "not active after the upgrade"
 [ "$(systemctl show -P MainPID sitevpn)" != %q ] || fail "not restarted by the upgrade (MainPID %s)"
-`, verB, strings.TrimSpace(sums), pid, pid))
+`, verB, sums, pid, pid))
 	waitApplied(t, vm, "after upgrade")
 
 	// 5. Remove, not purge: the key and the configuration stay.
@@ -129,9 +129,9 @@ systemctl is-active -q sitevpn || fail "not active after the upgrade"
 	run("after remove", fmt.Sprintf(`
 [ "$(dpkg-query -W -f='${Status}' sitevpn)" = "deinstall ok config-files" ] || fail "dpkg-query: $(dpkg-query -W -f='${Status}' sitevpn)"
 [ ! -e /usr/bin/sitevpn ] || fail "/usr/bin/sitevpn still there"
-[ "$(cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample)" = %q ] || fail "files changed: $(cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample)"
+[ "$(sums)" = %q ] || fail "files changed: $(sums)"
 ! systemctl is-active -q sitevpn || fail "still active"
-`, strings.TrimSpace(sums)))
+`, sums))
 
 	// 6. Purge: what sitevpn rendered, its namespace and links, its state,
 	// the conffiles and the key go; the operator's fleet file stays.
@@ -162,6 +162,12 @@ true
 	t.Logf("timings: 2 packages built %s, qemu start to agent %s, steps %s, total %s",
 		built.Sub(start).Round(100*time.Millisecond), booted.Sub(built).Round(100*time.Millisecond), since(booted), since(start))
 }
+
+// pkgPrelude: fail prints why a check failed; sums is one line of the
+// checksums of the key, the fleet file and both conffiles.
+const pkgPrelude = `fail() { echo "FAIL: $*"; exit 1; }
+sums() { (cd /etc/sitevpn && sha256sum private.key fleet.hcl README example.hcl.sample | tr '\n' ' '); }
+`
 
 // waitApplied waits until sitevpn on v1-1 runs and its state is in place:
 // the manifest, the private namespace with its 4 tunnels, BIRD in it.
