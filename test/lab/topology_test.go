@@ -200,25 +200,20 @@ func bootTopology(t *testing.T) *topology {
 
 // installScript is what a user types on a gateway: the binary, the unit,
 // the fleet and the key, then enable --now. The files come from the lab's
-// staging directory (the overlay). The sysctl file was in the overlay too,
-// which lands after systemd-sysctl ran: load it once by hand on this first
-// boot.
+// staging directory (the overlay). Namespaces keep the kernel's default
+// DAD settings: its enhanced DAD (nonces) ignores the NS that qemu's
+// segments echo back, so the moved LAN links' link-local addresses come up
+// (net.core.devconf_inherit_init_net=1, tried first, broke neighbour
+// discovery on those links: no NA was ever sent).
 const installScript = `set -e
 install -m 0755 /root/stage/sitevpn /usr/bin/sitevpn
 install -m 0644 /root/stage/sitevpn.service /etc/systemd/system/sitevpn.service
 install -d -m 0755 /etc/sitevpn
 install -m 0644 /root/stage/*.hcl /etc/sitevpn/
 install -m 0600 /root/stage/private.key /etc/sitevpn/private.key
-sysctl -q -p /etc/sysctl.d/91-lab-netns.conf
 systemctl daemon-reload
 systemctl enable --now sitevpn 2>&1
 `
-
-// netnsSysctl: namespaces made later (sitevpn's "private", the routers')
-// start from the main namespace's settings, so they get its DAD off too
-// (qemu's segments echo frames: DAD would fail on every moved LAN link
-// and OSPFv3 would have no link-local address to speak from).
-const netnsSysctl = "net.core.devconf_inherit_init_net = 1\n"
 
 func linkFile(mac, name string) []byte {
 	return fmt.Appendf(nil, "[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n", mac, name)
@@ -233,9 +228,6 @@ func writeGatewayFiles(g *gateway, repo, bin string) error {
 	}
 	network := fmt.Sprintf("[Network]\nIPv6AcceptRA=no\nLinkLocalAddressing=ipv6\n\n[Address]\nAddress=2001:db8:%d::%d/64\nDuplicateAddressDetection=none\n\n[Route]\nDestination=2001:db8::/32\n", g.Site, g.N)
 	if err := vm.WriteNetwork(0, "20-internet", network); err != nil {
-		return err
-	}
-	if err := vm.WriteFile("/etc/sysctl.d/91-lab-netns.conf", []byte(netnsSysctl), 0o644); err != nil {
 		return err
 	}
 	files := map[string]string{
@@ -292,7 +284,6 @@ protocol ospf v3 ospf6 {
 `
 
 const routersScript = `set -e
-sysctl -q -p /etc/sysctl.d/91-lab-netns.conf
 for s in 1 2 3 4; do
 	ip netns add r$s
 	ip -n r$s link set lo up
@@ -320,9 +311,6 @@ func writeRouterFiles(vm *VM, gws []*gateway) error {
 		if err := vm.WriteFile(fmt.Sprintf("/etc/lab/bird-r%d.conf", s), fmt.Appendf(nil, routerBird, s), 0o644); err != nil {
 			return err
 		}
-	}
-	if err := vm.WriteFile("/etc/sysctl.d/91-lab-netns.conf", []byte(netnsSysctl), 0o644); err != nil {
-		return err
 	}
 	return vm.WriteFile("/root/routers.sh", []byte(routersScript), 0o755)
 }
