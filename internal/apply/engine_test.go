@@ -294,15 +294,18 @@ func TestKillAtEveryStep(t *testing.T) {
 			e, sys := setup()
 			steps := 0
 			e.crash = func(string) error { steps++; return nil }
+			before := len(sys.calls)
 			if _, err := e.Apply(context.Background(), g, tree); err != nil {
 				t.Fatal(err)
 			}
 			want := sys.state()
+			wantRestarts := restarts(sys.calls[before:])
 			if steps < 5 {
 				t.Fatalf("only %d step boundaries", steps)
 			}
 			for kill := 1; kill <= steps; kill++ {
 				e, sys := setup()
+				before := len(sys.calls)
 				n, at := 0, ""
 				e.crash = func(step string) error {
 					if n++; n == kill {
@@ -321,8 +324,23 @@ func TestKillAtEveryStep(t *testing.T) {
 				if got := sys.state(); got != want {
 					t.Errorf("killed after %q: state\n%s\nwant\n%s", at, got, want)
 				}
+				// A restart done before the kill is not done again: it would
+				// reset BIRD's sessions for nothing.
+				if got := restarts(sys.calls[before:]); got != wantRestarts {
+					t.Errorf("killed after %q: %d unit restarts in all, want %d", at, got, wantRestarts)
+				}
 				converged(t, e, sys, g, tree)
 			}
 		})
 	}
+}
+
+func restarts(calls []string) int {
+	n := 0
+	for _, c := range calls {
+		if strings.HasPrefix(c, "restart ") {
+			n++
+		}
+	}
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/sitevpn/sitevpn/internal/plan"
@@ -31,7 +32,7 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 		}
 	}
 	names := render.NamesFor(g)
-	run := &run{e: e, tree: tree, names: names, rep: &rep}
+	run := &run{e: e, tree: tree, names: names, rep: &rep, owed: slices.Clone(services)}
 	if len(acts) > 0 {
 		if err := e.checkBird(ctx, tree, acts); err != nil {
 			return rep, err
@@ -77,9 +78,11 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 		if err := writeJSON(e.Root, ManifestPath, Manifest{Files: paths(tree)}); err != nil {
 			return rep, fmt.Errorf("apply: writing the manifest: %w", err)
 		}
-		if err := removeFile(e.Root, journalPath); err != nil {
-			return rep, fmt.Errorf("apply: clearing the journal: %w", err)
-		}
+	}
+	// Also when nothing was owed any more: a kill after the last service
+	// action leaves an empty journal.
+	if err := removeFile(e.Root, journalPath); err != nil {
+		return rep, fmt.Errorf("apply: clearing the journal: %w", err)
 	}
 	return rep, e.step("done")
 }
@@ -120,6 +123,8 @@ type run struct {
 	// birdStarted: BIRD was (re)started by this run, so it read the new
 	// configuration already and needs no configure.
 	birdStarted bool
+	// owed are the service actions not done yet: the journal's content.
+	owed []Action
 }
 
 type backup struct {
@@ -160,7 +165,25 @@ func (r *run) do(ctx context.Context, a Action) error {
 		return err
 	}
 	r.done(a)
+	if err := r.paid(a); err != nil {
+		return err
+	}
 	return e.step(string(a.Kind) + " " + a.Target)
+}
+
+// paid takes a done service action off the journal, so that a kill later
+// in this apply does not make the next one redo it (restarting BIRD twice
+// would reset every session for nothing).
+func (r *run) paid(a Action) error {
+	i := slices.IndexFunc(r.owed, func(o Action) bool { return o.Kind == a.Kind && o.Target == a.Target })
+	if i < 0 {
+		return nil
+	}
+	r.owed = slices.Delete(r.owed, i, i+1)
+	if err := writeJSON(r.e.Root, journalPath, r.owed); err != nil {
+		return fmt.Errorf("updating the journal: %w", err)
+	}
+	return nil
 }
 
 func (r *run) done(a Action) {
