@@ -162,8 +162,16 @@ func TestLabAnsible(t *testing.T) {
 			"ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0", "ANSIBLE_HOST_KEY_CHECKING=False",
 			"ANSIBLE_PIPELINING=True", "ANSIBLE_FORKS=6", "ANSIBLE_TIMEOUT=60",
 			"ANSIBLE_RETRY_FILES_ENABLED=False", "ANSIBLE_LOCAL_TEMP="+filepath.Join(tmp, "ansible-tmp"))
-		out, err := cmd.CombinedOutput()
-		pkgMust(t, os.WriteFile(filepath.Join(l.Dir, "ansible-"+run+".log"), out, 0o644))
+		// Written as it runs (the run's progress can be followed there),
+		// then read back.
+		logPath := filepath.Join(l.Dir, "ansible-"+run+".log")
+		f, err := os.Create(logPath)
+		pkgMust(t, err)
+		cmd.Stdout, cmd.Stderr = f, f
+		err = cmd.Run()
+		f.Close()
+		out, rerr := os.ReadFile(logPath)
+		pkgMust(t, rerr)
 		recaps := parseRecap(string(out))
 		t.Logf("ansible-playbook, %s run: %s, exit %v", run, since(began), err)
 		for _, g := range gws {
