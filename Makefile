@@ -95,3 +95,11 @@ package-test: package
 .PHONY: lab-package
 lab-package:
 	$(GO) test -tags lab -count=1 -run '^(TestLabPackage|TestLabAnsible)$$' -v -timeout 60m ./test/lab/
+
+# The VM lab (root, QEMU; see test/lab/README.md): TestLabSmoke (the
+# harness), TestLabTopology (the article's topology end to end: checks and
+# scenarios with their figures), TestLabIntegration (internal/link's tests
+# on a kernel with WireGuard). One package at a time: each boots its VMs.
+.PHONY: lab
+lab:
+	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabTopology|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/

@@ -172,7 +172,7 @@ func bootTopology(t *testing.T) *topology {
 	must(t, writeRouterFiles(routers, tp.gws))
 
 	tp.bootedAt = time.Now()
-	if err := l.Boot(ctx, 6*time.Minute); err != nil {
+	if err := l.Boot(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("9 VMs booted (agents answer) in %s", since(tp.bootedAt))
