@@ -47,6 +47,11 @@ down or something is wrong; --json for machines.`,
 				defer sys.Close()
 				rep = sys.check(cmd.Context(), res)
 			}
+			if st != nil && time.Since(st.Updated) > staleState {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("the daemon's state is %s old: is sitevpn.service running?", time.Since(st.Updated).Round(time.Second)))
+				rep.Healthy = false
+				st = nil // its errors may be long gone
+			}
 			if st != nil {
 				if st.ConfigError != "" {
 					rep.Problems = append(rep.Problems, "invalid configuration, the daemon keeps the last good one:\n"+st.ConfigError)
@@ -75,6 +80,10 @@ down or something is wrong; --json for machines.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
 	return cmd
 }
+
+// staleState: the daemon publishes its state every 10 s; older than this,
+// it is not running (or stuck).
+const staleState = time.Minute
 
 func readState(root string) (daemon.State, error) {
 	var s daemon.State
