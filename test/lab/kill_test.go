@@ -39,7 +39,7 @@ func TestLabKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, writeGatewayFiles(&gateway{Name: "v1-1", Site: 1, N: 1, VM: vm}, repo, bin))
-	if err := l.Boot(ctx, 5*time.Minute); err != nil {
+	if err := l.Boot(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// Installed as a user would, but the daemon stays off: this test runs
