@@ -275,7 +275,7 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 	}
 	figures["e3. HCL edit -> applied, v1-1 (bfd on)"] = took.Round(time.Millisecond).String()
 	err = eachVM(tp.vms(tp.gws), func(vm *VM) error {
-		return vm.WaitFor(ctx, 2*time.Minute, "6 BFD sessions Up", func(ctx context.Context) error {
+		return vm.WaitFor(ctx, 4*time.Minute, "6 BFD sessions Up", func(ctx context.Context) error {
 			res, err := vm.Sh(ctx, birdc+" show bfd sessions")
 			if err != nil {
 				return err
@@ -289,7 +289,7 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, evidence(ctx, tp.gws))
 	}
-	if err := waitHealthy(ctx, tp.gws, 6, 2*time.Minute); err != nil {
+	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
 		t.Fatalf("with BFD: %v\n%s", err, evidence(ctx, tp.gws))
 	}
 	figures["d0. bfd pushed -> 48 BFD sessions Up"] = since(start).String()
