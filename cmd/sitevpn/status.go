@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -35,8 +37,12 @@ down or something is wrong; --json for machines.`,
 			}
 			switch {
 			case err != nil && st != nil && st.ConfigError != "":
-				// The daemon runs the last good configuration; show that.
+				// The daemon runs the last good configuration; show that,
+				// without the daemon's one-line summaries of what follows.
 				rep = st.Health
+				rep.Problems = slices.DeleteFunc(slices.Clone(rep.Problems), func(p string) bool {
+					return strings.HasPrefix(p, "invalid configuration") || strings.HasPrefix(p, "apply failed: ")
+				})
 			case err != nil:
 				return err
 			default:

@@ -22,8 +22,8 @@ const (
 	RemoveFile     Kind = "remove"
 	StopUnit       Kind = "stop-unit"
 	DaemonReload   Kind = "daemon-reload"
-	RestartUnit    Kind = "restart-unit"
 	StartUnit      Kind = "start-unit"
+	RestartUnit    Kind = "restart-unit"
 	ReloadNetworkd Kind = "reload-networkd"
 	// link actions: see links.go
 	ConfigureBird Kind = "configure-bird"
@@ -151,15 +151,16 @@ func services(want render.Tree, changed, removed, startOnly map[string]bool, hav
 	if reload {
 		acts = append(acts, Action{Kind: DaemonReload, Target: "systemd", Why: "unit files changed"})
 	}
-	for _, u := range restart {
-		acts = append(acts, Action{Kind: RestartUnit, Target: u, Why: "unit file changed"})
-	}
+	// Starts first: the namespace unit must be up before BIRD restarts in it.
 	for _, u := range start {
 		why := "not running"
 		if touched[u] {
 			why = "unit file changed (started, never restarted)"
 		}
 		acts = append(acts, Action{Kind: StartUnit, Target: u, Why: why})
+	}
+	for _, u := range restart {
+		acts = append(acts, Action{Kind: RestartUnit, Target: u, Why: "unit file changed"})
 	}
 	if networkd {
 		acts = append(acts, Action{Kind: ReloadNetworkd, Target: "systemd-networkd", Why: "networkd files changed"})
@@ -192,4 +193,4 @@ func mergePending(acts, pending []Action) []Action {
 }
 
 // order is the order of the service steps.
-var order = map[Kind]int{WriteFile: 0, RemoveFile: 1, StopUnit: 2, DaemonReload: 3, RestartUnit: 4, StartUnit: 5, ReloadNetworkd: 6, ConfigureBird: 20}
+var order = map[Kind]int{WriteFile: 0, RemoveFile: 1, StopUnit: 2, DaemonReload: 3, StartUnit: 4, RestartUnit: 5, ReloadNetworkd: 6, ConfigureBird: 20}
