@@ -51,8 +51,8 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
-			if ap, err := parseEndpointAddr(g.Endpoint.Value); err == nil {
-				v.outsidePools(f, netip.PrefixFrom(ap, ap.BitLen()), g.Endpoint.Range, "endpoint")
+			if ap, ok := parseEndpoint(g.Endpoint.Value); ok {
+				v.outsidePools(f, netip.PrefixFrom(ap.Addr(), ap.Addr().BitLen()), g.Endpoint.Range, "endpoint")
 			}
 			for _, l := range g.LANs {
 				for _, a := range l.Addresses.Value {
@@ -63,14 +63,6 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 			}
 		}
 	}
-}
-
-func parseEndpointAddr(s string) (netip.Addr, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a, nil
-	}
-	ap, err := netip.ParseAddrPort(s)
-	return ap.Addr(), err
 }
 
 func (v *validator) outsidePools(f *fleet.Fleet, p netip.Prefix, r hcl.Range, what string) {
@@ -102,7 +94,7 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
-			if ap, err := netip.ParseAddrPort(g.Endpoint.Value); err == nil && int(ap.Port())+maxID > 65535 {
+			if ap, ok := parseEndpoint(g.Endpoint.Value); ok && ap.Port() != 0 && int(ap.Port())+maxID > 65535 {
 				v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d here, past 65535; use a port of at most %d.", ap, int(ap.Port())+maxID, 65535-maxID)
 			}
 		}

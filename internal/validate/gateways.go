@@ -78,11 +78,8 @@ func (v *validator) id(a load.Attr[int]) bool {
 
 // endpoint parses "addr", "[v6addr]:port" or "v4addr:port".
 func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
-	s := strings.TrimSpace(a.Value)
-	var ap netip.AddrPort
-	if addr, err := netip.ParseAddr(s); err == nil {
-		ap = netip.AddrPortFrom(addr, 0)
-	} else if ap, err = netip.ParseAddrPort(s); err != nil || ap.Port() == 0 {
+	ap, ok := parseEndpoint(a.Value)
+	if !ok {
 		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not an IP address; write \"2001:db8:1::1\", \"192.0.2.1\", or with a port \"[2001:db8:1::1]:51820\" / \"192.0.2.1:51820\" (host names are not resolved).", a.Value)
 		return netip.AddrPort{}
 	}
@@ -121,3 +118,14 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 
 // idKey is the key under which an id's position is remembered.
 func idKey(id int) string { return fmt.Sprintf("id:%d", id) }
+
+// parseEndpoint reads an endpoint as written: "addr" (port 0: the derived
+// one) or "[v6addr]:port" / "v4addr:port" with a non-zero port.
+func parseEndpoint(s string) (netip.AddrPort, bool) {
+	s = strings.TrimSpace(s)
+	if addr, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(addr, 0), true
+	}
+	ap, err := netip.ParseAddrPort(s)
+	return ap, err == nil && ap.Port() != 0
+}
