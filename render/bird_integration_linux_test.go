@@ -284,6 +284,72 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 			t.Errorf("paris's routes of proto bird: %+v", got)
 		}
 	})
+	t.Run("BFD", func(t *testing.T) {
+		// bgp { bfd = true } pushed to both gateways, one after the
+		// other as a rollout does: the session stays up (BIRD adds BFD to
+		// it without a restart) and BFD comes up on the tunnel.
+		since := map[*nsGateway]time.Time{}
+		for _, g := range []*nsGateway{paris, berlin} {
+			d, err := g.client.ProtocolDetail(ctx, g.tunnel.Interface)
+			if err != nil {
+				t.Fatal(err)
+			}
+			since[g] = d.Since
+			p := *g.plan
+			p.BGP.BFD = true
+			path := filepath.Join(dir, g.name+"-bfd.conf")
+			if err := os.WriteFile(path, renderBIRDConf(t, &p), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := g.client.Configure(ctx, path); err != nil || res != bird.Reconfigured {
+				t.Fatalf("configure %s with BFD: %v, %v", g.name, res, err)
+			}
+		}
+		for _, g := range []*nsGateway{paris, berlin} {
+			pollUntil(ctx, t, g.name+"'s BFD session Up", func() error { return bfdUp(ctx, g) })
+			d, err := g.client.ProtocolDetail(ctx, g.tunnel.Interface)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.BGP.Established() || !d.Since.Equal(since[g]) {
+				t.Errorf("%s %s: %s since %v, was established since %v: turning BFD on restarted the session",
+					g.name, d.Name, d.BGP.State, d.Since, since[g])
+			}
+		}
+
+		// Paris's BIRD stalls for 1.5 s (three detection times of 0.5 s),
+		// as a loaded gateway may: BFD takes the session down, and once
+		// paris answers again the session must come back within seconds,
+		// not after BIRD's default "error wait time" of 60 s.
+		if err := syscall.Kill(paris.pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the stall itself, not a wait for a condition
+		if err := syscall.Kill(paris.pid, syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		resumed := time.Now()
+		d, err := berlin.client.ProtocolDetail(ctx, berlin.tunnel.Interface)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Since.Equal(since[berlin]) {
+			t.Fatalf("berlin %s: still up since %v after paris stalled: BFD did not detect it", d.Name, d.Since)
+		}
+		recover, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		pollUntil(recover, t, "the session back after the stall", func() error {
+			if err := wantSessionRoutes(ctx, paris, 1, 1, 1, 1); err != nil {
+				return err
+			}
+			return wantSessionRoutes(ctx, berlin, 1, 1, 1, 1)
+		})
+		t.Logf("session re-established %v after the stall ended", time.Since(resumed).Round(time.Millisecond))
+		for _, g := range []*nsGateway{paris, berlin} {
+			pollUntil(ctx, t, g.name+"'s BFD session Up again", func() error { return bfdUp(ctx, g) })
+		}
+	})
+
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -297,6 +363,7 @@ type nsGateway struct {
 	lan    []string    // addresses on eth2
 
 	ns     string
+	pid    int // BIRD's
 	stop   func()
 	log    string
 	client *bird.Client
@@ -340,16 +407,41 @@ func newNSGateway(t *testing.T, f *fleet.Fleet, name, peer string) *nsGateway {
 	if g.tunnel.Interface == "" {
 		t.Fatalf("%s has no tunnel to %s", name, peer)
 	}
-	tree, err := render.Render(g.plan)
+	g.conf = renderBIRDConf(t, g.plan)
+	return g
+}
+
+// renderBIRDConf renders p and returns its BIRD configuration.
+func renderBIRDConf(t *testing.T, p *plan.Gateway) []byte {
+	t.Helper()
+	tree, err := render.Render(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := tree.Get(render.BirdDir + "/" + render.NamesFor(g.plan).BirdConfBase)
+	file := tree.Get(render.BirdDir + "/" + render.NamesFor(p).BirdConfBase)
 	if file == nil {
-		t.Fatalf("%s: no BIRD configuration rendered", name)
+		t.Fatalf("%s: no BIRD configuration rendered", p.Name)
 	}
-	g.conf = file.Content
-	return g
+	return file.Content
+}
+
+// bfdUp checks that BIRD has its BFD session on the gateway's tunnel Up.
+func bfdUp(ctx context.Context, g *nsGateway) error {
+	lines, err := g.client.Raw(ctx, "show bfd sessions")
+	if err != nil {
+		return err
+	}
+	var all []string
+	for _, l := range lines {
+		f := strings.Fields(l.Text)
+		if len(f) >= 3 && f[0] == g.tunnel.Remote6.String() && f[1] == g.tunnel.Interface {
+			if f[2] == "Up" {
+				return nil
+			}
+		}
+		all = append(all, l.Text)
+	}
+	return fmt.Errorf("%s: no BFD session Up to %s on %s:\n%s", g.name, g.tunnel.Remote6, g.tunnel.Interface, strings.Join(all, "\n"))
 }
 
 // netns creates the gateway's namespace, removed in t.Cleanup, set up as
@@ -442,6 +534,7 @@ func (g *nsGateway) startBIRD(ctx context.Context, t *testing.T, birdBin, dir st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	g.pid = cmd.Process.Pid
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	g.stop = func() {
