@@ -15,6 +15,7 @@ type birdConfig struct {
 	*plan.Gateway
 	VRF          bool
 	BFD          bool
+	BFDInterval  string // "100 ms"
 	Sets         []prefixSet
 	LANPatterns  string // "eth1", "eth2"
 	OSPFPatterns string
@@ -45,10 +46,11 @@ type session struct {
 
 func birdView(g *plan.Gateway) birdConfig {
 	c := birdConfig{
-		Gateway: g,
-		VRF:     g.Isolation == fleet.VRF,
-		BFD:     g.BGP.BFD,
-		Kernels: []channel{{"kernel4", "ipv4"}, {"kernel6", "ipv6"}},
+		Gateway:     g,
+		VRF:         g.Isolation == fleet.VRF,
+		BFD:         g.BGP.BFD,
+		BFDInterval: fmt.Sprintf("%d ms", g.BGP.BFDIntervalMS),
+		Kernels:     []channel{{"kernel4", "ipv4"}, {"kernel6", "ipv6"}},
 	}
 	for _, s := range append([]plan.Site{g.Site}, g.Sites...) {
 		c.Sets = appendSet(c.Sets, s.ASN, "V4", s.V4)

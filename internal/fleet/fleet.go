@@ -29,6 +29,10 @@ const (
 	DefaultVRFTable      = 1000
 	DefaultMetricsListen = "127.0.0.1:9474"
 	DefaultHoldTime      = 6
+	// BFD: a packet every 100 ms, down after 5 missed: a dead tunnel is
+	// detected in 0.5 s.
+	DefaultBFDIntervalMS = 100
+	DefaultBFDMultiplier = 5
 )
 
 // Fleet is the whole validated definition.
@@ -50,6 +54,11 @@ type Fleet struct {
 type BGP struct {
 	HoldTime int
 	BFD      bool
+	// BFD timers, used when BFD is on: the interval at which each side
+	// sends (and wants to receive) BFD packets, in milliseconds, and how
+	// many intervals without one mean the tunnel is down.
+	BFDIntervalMS int
+	BFDMultiplier int
 }
 
 // Site is a location with its own ASN and prefixes.

@@ -48,9 +48,11 @@ type Fleet struct {
 
 // BGP is the fleet's bgp block.
 type BGP struct {
-	DefRange hcl.Range
-	HoldTime Attr[int]
-	BFD      Attr[bool]
+	DefRange      hcl.Range
+	HoldTime      Attr[int]
+	BFD           Attr[bool]
+	BFDIntervalMS Attr[int]
+	BFDMultiplier Attr[int]
 }
 
 // Site is a site block.

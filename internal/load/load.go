@@ -122,7 +122,13 @@ func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
 		bc, d := blk.Body.Content(bgpSchema)
 		diags = append(diags, d...)
 		ba := attrs{bc.Attributes, blk.DefRange, &diags}
-		f.BGP = &BGP{DefRange: blk.DefRange, HoldTime: attr[int](ba, "hold_time"), BFD: attr[bool](ba, "bfd")}
+		f.BGP = &BGP{
+			DefRange:      blk.DefRange,
+			HoldTime:      attr[int](ba, "hold_time"),
+			BFD:           attr[bool](ba, "bfd"),
+			BFDIntervalMS: attr[int](ba, "bfd_interval_ms"),
+			BFDMultiplier: attr[int](ba, "bfd_multiplier"),
+		}
 	}
 	return f, diags
 }

@@ -29,6 +29,8 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "hold_time"},
 			{Name: "bfd"},
+			{Name: "bfd_interval_ms"},
+			{Name: "bfd_multiplier"},
 		},
 	}
 	siteSchema = &hcl.BodySchema{

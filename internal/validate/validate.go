@@ -77,7 +77,11 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 		MTU:       b.MTU.Or(fleet.DefaultMTU),
 		Keepalive: b.Keepalive.Or(fleet.DefaultKeepalive),
 		VRFTable:  b.VRFTable.Or(fleet.DefaultVRFTable),
-		BGP:       fleet.BGP{HoldTime: fleet.DefaultHoldTime},
+		BGP: fleet.BGP{
+			HoldTime:      fleet.DefaultHoldTime,
+			BFDIntervalMS: fleet.DefaultBFDIntervalMS,
+			BFDMultiplier: fleet.DefaultBFDMultiplier,
+		},
 	}
 	switch f.Isolation {
 	case fleet.NetNS, fleet.VRF:
@@ -113,8 +117,34 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 		if h := f.BGP.HoldTime; h != 0 && (h < 3 || h > 65535) {
 			v.errorf(b.BGP.HoldTime.Range, "Invalid hold_time", "hold_time is %d; BGP allows 0 (no keepalives) or 3 to 65535 seconds. 6 detects a dead tunnel in 6 s.", h)
 		}
+		v.bfdTimers(f, b.BGP)
 	}
 	return f
+}
+
+// bfdTimers checks bfd_interval_ms and bfd_multiplier, set or not: BFD
+// may be turned on later with the timers already written.
+func (v *validator) bfdTimers(f *fleet.Fleet, b *load.BGP) {
+	f.BGP.BFDIntervalMS = b.BFDIntervalMS.Or(fleet.DefaultBFDIntervalMS)
+	f.BGP.BFDMultiplier = b.BFDMultiplier.Or(fleet.DefaultBFDMultiplier)
+	ms, mult := f.BGP.BFDIntervalMS, f.BGP.BFDMultiplier
+	if ms < 10 || ms > 60000 {
+		v.errorf(b.BFDIntervalMS.Range, "Invalid bfd_interval_ms", "bfd_interval_ms is %d; use 10 to 60000 milliseconds. 100 (with bfd_multiplier 5) detects a dead tunnel in 0.5 s.", ms)
+		return
+	}
+	if mult < 1 || mult > 255 {
+		v.errorf(b.BFDMultiplier.Range, "Invalid bfd_multiplier", "bfd_multiplier is %d; use 1 to 255 missed packets (BFD's detect multiplier); 3 to 5 tolerates a lost packet.", mult)
+		return
+	}
+	// BFD is there to be faster than the hold timer; slower, it only adds
+	// packets.
+	if h := f.BGP.HoldTime; h != 0 && ms*mult >= h*1000 {
+		r := b.BFDIntervalMS.Range
+		if !b.BFDIntervalMS.Set {
+			r = b.BFDMultiplier.Range
+		}
+		v.errorf(r, "BFD slower than BGP", "bfd_interval_ms %d x bfd_multiplier %d detects a dead tunnel in %d ms, not before the %d s hold_time; shorten the BFD timers.", ms, mult, ms*mult, h)
+	}
 }
 
 func defaulted(a load.Attr[string], def string) load.Attr[string] {
