@@ -102,4 +102,4 @@ lab-package:
 # on a kernel with WireGuard). One package at a time: each boots its VMs.
 .PHONY: lab
 lab:
-	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/
+	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/

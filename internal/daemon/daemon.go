@@ -49,7 +49,7 @@ type Daemon struct {
 	// Metrics receives every state, for the Prometheus exporter.
 	Metrics func(State)
 
-	Debounce  time.Duration // after the last config change, default 300 ms
+	Debounce  time.Duration // after the last config change, default 100 ms
 	Reconcile time.Duration // drift repair period, default 30 s
 	Health    time.Duration // check period, default 10 s
 	Watchdog  time.Duration // systemd watchdog heartbeat period, 0 = off
@@ -71,7 +71,7 @@ type State struct {
 
 func (d *Daemon) defaults() {
 	if d.Debounce == 0 {
-		d.Debounce = 300 * time.Millisecond
+		d.Debounce = 100 * time.Millisecond
 	}
 	if d.Reconcile == 0 {
 		d.Reconcile = 30 * time.Second

@@ -5,8 +5,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,25 +24,19 @@ func TestLabKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "sitevpn")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sitevpn")
-	build.Dir = repo
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building sitevpn: %v\n%s", err, out)
-	}
+	deb := buildPackage(t, repo, t.TempDir(), "")
 	l := ForTest(t)
 	vm, err := l.NewVM("v1-1", l.Segment("internet"), l.Segment("sibling1"), l.Segment("lan-v1-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, writeGatewayFiles(&gateway{Name: "v1-1", Site: 1, N: 1, VM: vm}, repo, bin))
+	must(t, writeGatewayFiles(&gateway{Name: "v1-1", Site: 1, N: 1, VM: vm}, repo, deb))
 	if err := l.Boot(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// Installed as a user would, but the daemon stays off: this test runs
 	// `sitevpn apply` by hand.
-	mustSh(t, vm, strings.Replace(installScript, "systemctl enable --now sitevpn 2>&1", "", 1))
+	mustSh(t, vm, strings.TrimSuffix(installScript, startScript))
 
 	for _, tc := range []struct{ name, until string }{
 		{"while systemd starts the units", "test -e /run/netns/private"},

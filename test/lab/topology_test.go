@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -108,6 +107,17 @@ func TestLabTopology(t *testing.T) {
 	}
 	articleOutputs(t, tp.gw("v1-1"))
 	figures["0. install + boot + checks"] = since(start).String()
+	rss, err := daemonRSS(ctx, tp.gw("v1-1").VM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figures["f1. daemon RSS, v1-1 idle after start"] = rss
+	defer func() {
+		// v3-1: never powered off, and it went through every scenario.
+		if rss, err := daemonRSS(ctx, tp.gw("v3-1").VM); err == nil {
+			figures["f2. daemon RSS, v3-1 at the end"] = rss
+		}
+	}()
 
 	t.Run("a-invalid-config", func(t *testing.T) { scenarioInvalid(t, tp, figures) })
 	if t.Failed() {
@@ -134,14 +144,8 @@ func bootTopology(t *testing.T) *topology {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "sitevpn")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sitevpn")
-	build.Dir = repo
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building sitevpn: %v\n%s", err, out)
-	}
-
+	// The real package, built from the working tree, as a user installs it.
+	deb := buildPackage(t, repo, t.TempDir(), "")
 	l := ForTest(t)
 	tp := &topology{lab: l, repo: repo}
 	internet := l.Segment("internet")
@@ -161,7 +165,7 @@ func bootTopology(t *testing.T) *topology {
 			}
 			g := &gateway{Name: name, Site: s, N: n, VM: vm}
 			tp.gws = append(tp.gws, g)
-			must(t, writeGatewayFiles(g, repo, bin))
+			must(t, writeGatewayFiles(g, repo, deb))
 		}
 	}
 	routers, err := l.NewVM("routers", toRouter...)
@@ -198,28 +202,30 @@ func bootTopology(t *testing.T) *topology {
 	return tp
 }
 
-// installScript is what a user types on a gateway: the binary, the unit,
-// the fleet and the key, then enable --now. The files come from the lab's
-// staging directory (the overlay). Namespaces keep the kernel's default
-// DAD settings: its enhanced DAD (nonces) ignores the NS that qemu's
-// segments echo back, so the moved LAN links' link-local addresses come up
-// (net.core.devconf_inherit_init_net=1, tried first, broke neighbour
-// discovery on those links: no NA was ever sent).
+// installScript is what a user types on a gateway: the lab's key first
+// (the package keeps a key it finds), the .deb with dpkg -i, the fleet,
+// then start (the package enables the service; it starts once a *.hcl file
+// is there). The files come from the lab's staging directory (the
+// overlay). Namespaces keep the kernel's default DAD settings: its enhanced
+// DAD (nonces) ignores the NS that qemu's segments echo back, so the moved
+// LAN links' link-local addresses come up (net.core.devconf_inherit_init_net=1,
+// tried first, broke neighbour discovery on those links: no NA was ever
+// sent).
 const installScript = `set -e
-install -m 0755 /root/stage/sitevpn /usr/bin/sitevpn
-install -m 0644 /root/stage/sitevpn.service /etc/systemd/system/sitevpn.service
 install -d -m 0755 /etc/sitevpn
-install -m 0644 /root/stage/*.hcl /etc/sitevpn/
 install -m 0600 /root/stage/private.key /etc/sitevpn/private.key
-systemctl daemon-reload
-systemctl enable --now sitevpn 2>&1
-`
+dpkg -i /root/stage/sitevpn.deb >/root/dpkg.log 2>&1 || { cat /root/dpkg.log; exit 1; }
+install -m 0644 /root/stage/*.hcl /etc/sitevpn/
+` + startScript
+
+// startScript is installScript's last line.
+const startScript = "systemctl start sitevpn 2>&1\n"
 
 func linkFile(mac, name string) []byte {
 	return fmt.Appendf(nil, "[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n", mac, name)
 }
 
-func writeGatewayFiles(g *gateway, repo, bin string) error {
+func writeGatewayFiles(g *gateway, repo, deb string) error {
 	vm := g.VM
 	for i, name := range []string{"eth0", "eth1", "eth2"} {
 		if err := vm.WriteFile("/etc/systemd/network/10-"+name+".link", linkFile(vm.NICs[i].MAC.String(), name), 0o644); err != nil {
@@ -231,8 +237,7 @@ func writeGatewayFiles(g *gateway, repo, bin string) error {
 		return err
 	}
 	files := map[string]string{
-		bin: "/root/stage/sitevpn",
-		filepath.Join(repo, "units/sitevpn.service"):                    "/root/stage/sitevpn.service",
+		deb: "/root/stage/sitevpn.deb",
 		filepath.Join(repo, "examples/article/fleet.hcl"):               "/root/stage/fleet.hcl",
 		filepath.Join(repo, "examples/article/lab-keys", g.Name+".key"): "/root/stage/private.key",
 		filepath.Join(repo, "examples/article/lab-keys/sydney.hcl"):     "/root/stage/push/sydney.hcl",
@@ -248,7 +253,11 @@ func writeGatewayFiles(g *gateway, repo, bin string) error {
 	return nil
 }
 
-// The site routers: namespace rS, a dummy with the site's prefixes, one
+// The site routers: namespace rS, routing as a site router tuned for
+// failover does: a next hop whose link lost its carrier is not used
+// (ignore_routes_with_linkdown), instead of until OSPF's next tick (1 s)
+// recomputes; the failover scenario measures sitevpn's part, the gateways'.
+// Each router: a dummy with the site's prefixes, one
 // link to each gateway of the site (192.168.S<n>.1/24, the gateway being
 // .11 or .12 as the fleet's lan blocks say), BIRD with OSPFv2 and v3.
 const routerBird = `log syslog all;
@@ -287,7 +296,9 @@ const routersScript = `set -e
 for s in 1 2 3 4; do
 	ip netns add r$s
 	ip -n r$s link set lo up
-	ip netns exec r$s sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip netns exec r$s sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv4.conf.all.ignore_routes_with_linkdown=1 net.ipv4.conf.default.ignore_routes_with_linkdown=1 \
+		net.ipv6.conf.all.ignore_routes_with_linkdown=1 net.ipv6.conf.default.ignore_routes_with_linkdown=1
 	ip -n r$s link add dummy0 type dummy
 	ip -n r$s addr add 10.0.$s.1/24 dev dummy0
 	ip -n r$s addr add 2001:db8:a$s::1/64 dev dummy0 nodad
@@ -568,9 +579,11 @@ func removeAll(ctx context.Context, gws []*gateway, name string) error {
 }
 
 // appliedAfter waits until the daemon on vm logged an apply that changed
-// something after guest time t, and returns how long after t it ended.
-func appliedAfter(ctx context.Context, vm *VM, t float64, timeout time.Duration) (time.Duration, error) {
-	var took time.Duration
+// something after guest time t, and reports how long after t that was, with
+// the apply's own duration (the "took" it logged) beside it: the rest is the
+// debounce, loading and rendering.
+func appliedAfter(ctx context.Context, tb testing.TB, vm *VM, t float64, timeout time.Duration) (string, error) {
+	var figure string
 	err := vm.WaitFor(ctx, timeout, "an apply logged after the edit", func(ctx context.Context) error {
 		res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-unix --no-pager --since @%d | grep -m1 ' msg=applied .* took='", int64(t)))
 		if err != nil {
@@ -587,8 +600,31 @@ func appliedAfter(ctx context.Context, vm *VM, t float64, timeout time.Duration)
 		if ts < t {
 			return fmt.Errorf("only an apply before the edit: %s", res.Stdout)
 		}
-		took = time.Duration((ts - t) * float64(time.Second))
+		took := time.Duration((ts - t) * float64(time.Second)).Round(time.Millisecond)
+		apply := "?"
+		for _, w := range f {
+			if v, ok := strings.CutPrefix(w, "took="); ok {
+				apply = v
+			}
+		}
+		figure = fmt.Sprintf("%s (of which the apply: %s)", took, apply)
 		return nil
 	})
-	return took, err
+	if err == nil {
+		// The daemon's lines from the edit to the apply, to see where the
+		// time goes.
+		if res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-precise --no-pager --since @%.3f | head -40", t)); err == nil {
+			tb.Logf("%s: sitevpn's journal from the edit (at %.3f) on:\n%s", vm.Name, t, res.Stdout)
+		}
+	}
+	return figure, err
+}
+
+// daemonRSS reads the resident memory of sitevpn's main process on vm.
+func daemonRSS(ctx context.Context, vm *VM) (string, error) {
+	res, err := vm.Sh(ctx, "grep VmRSS /proc/$(systemctl show -P MainPID sitevpn)/status")
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(res.Stdout), "VmRSS:")), " "), nil
 }

@@ -1,0 +1,246 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitevpn/sitevpn/internal/testfleet"
+)
+
+// TestLabVRF runs the example fleet in vrf mode (testfleet.VRFVariant: the
+// VRF instead of a namespace, BFD on at 300 ms x 3, keepalive 25) on two
+// gateways of different sites, v1-1 (paris) and v2-1 (berlin), installed
+// from the .deb. In this mode systemd-networkd owns the VRF and the
+// WireGuard devices (rendered .netdev files, the key copied for it), BIRD
+// runs in the VRF, and sitevpn changes peers with wgctrl, since networkd's
+// reload does not. It proves on real networkd:
+//
+//   - the tunnel between them comes up, enslaved to the VRF, with a
+//     handshake, its BGP session Established with BFD Up;
+//   - a site prefix address on each LAN reaches the other site through
+//     the tunnel, routed in the VRF's table (the other tunnels, to
+//     gateways not booted, stay down);
+//   - a second `sitevpn apply` changes nothing;
+//   - a fourth site added to both gateways creates its tunnels through
+//     networkd without disturbing the running one: same session, same
+//     WireGuard peer (its counters keep growing), no packet lost.
+func TestLabVRF(t *testing.T) {
+	ctx := t.Context()
+	repo := repoDir(t)
+	deb := buildPackage(t, repo, t.TempDir(), "")
+	src, err := os.ReadFile(filepath.Join(repo, "examples/article/fleet.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrfFleet := testfleet.VRFVariant(src)
+	if !strings.Contains(string(vrfFleet), `isolation = "vrf"`) {
+		t.Fatal("testfleet.VRFVariant did not switch the example fleet to vrf")
+	}
+
+	l := ForTest(t)
+	internet := l.Segment("internet")
+	var gws []*gateway
+	for _, g := range []*gateway{{Name: "v1-1", Site: 1, N: 1}, {Name: "v2-1", Site: 2, N: 1}} {
+		vm, err := l.NewVM(g.Name, internet, l.Segment(fmt.Sprintf("sibling%d", g.Site)), l.Segment("lan-"+g.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.VM = vm
+		must(t, writeGatewayFiles(g, repo, deb))
+		must(t, vm.WriteFile("/root/stage/fleet.hcl", vrfFleet, 0o600))
+		gws = append(gws, g)
+	}
+	paris, berlin := gws[0], gws[1]
+	start := time.Now()
+	if err := l.Boot(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
+		if _, err := vm.Sh(ctx, installScript); err != nil {
+			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
+			return fmt.Errorf("%s: %w\njournal:\n%s", vm.Name, err, j.Stdout)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("installing sitevpn: %v", err)
+	}
+
+	// tunnel is each side's interface to the other (the plan's names).
+	tunnel := map[*gateway]string{paris: "wg3", berlin: "wg1"}
+	// A site address on each LAN: BIRD's direct protocol announces the
+	// site prefix it is in, as a site router's would be.
+	lanAddrs := map[*gateway][2]string{
+		paris:  {"10.0.1.254/24", "2001:db8:a1::254/64"},
+		berlin: {"10.0.2.254/24", "2001:db8:a2::254/64"},
+	}
+	for _, g := range gws {
+		mustSh(t, g.VM, fmt.Sprintf("ip addr add %s dev eth2 && ip addr add %s dev eth2 nodad", lanAddrs[g][0], lanAddrs[g][1]))
+	}
+
+	// up checks the tunnel of g: in the VRF, a handshake, the BGP session
+	// Established, BFD Up, the other site's prefixes in the VRF's table.
+	up := func(ctx context.Context, g *gateway) error {
+		wg := tunnel[g]
+		_, err := g.VM.Sh(ctx, fmt.Sprintf(`set -e
+fail() { echo "$*" >&2; exit 1; }
+ip -d link show %[1]s | grep -q 'vrf_slave' || fail "%[1]s is not in a VRF: $(ip -d link show %[1]s)"
+[ "$(ip -o link show %[1]s | grep -o 'master [^ ]*')" = "master private" ] || fail "%[1]s: $(ip -o link show %[1]s)"
+[ "$(wg show %[1]s latest-handshakes | awk '{print $2}')" != 0 ] || fail "%[1]s: no handshake"
+%[2]s show protocols %[1]s | grep -q Established || fail "$(%[2]s show protocols %[1]s)"
+%[2]s show bfd sessions | grep -q ' %[1]s .* Up ' || fail "$(%[2]s show bfd sessions)"
+ip route show vrf private | grep -q '^%[3]s .*dev %[1]s' || fail "no route to %[3]s in the VRF: $(ip route show vrf private)"
+ip -6 route show vrf private | grep -q '^%[4]s .*dev %[1]s' || fail "no route to %[4]s in the VRF: $(ip -6 route show vrf private)"
+`, wg, birdc, other(g, gws, lanAddrs, 0), other(g, gws, lanAddrs, 1)))
+		return err
+	}
+	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
+		g := paris
+		if vm == berlin.VM {
+			g = berlin
+		}
+		return vm.WaitFor(ctx, 5*time.Minute, "the tunnel up in the VRF", func(ctx context.Context) error { return up(ctx, g) })
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, vrfEvidence(ctx, gws))
+	}
+	t.Logf("qemu start -> tunnel, BGP and BFD up in the VRF on both: %s", since(start))
+	ping := func(what string) {
+		t.Helper()
+		for _, fam := range []int{0, 1} {
+			src := strings.Split(lanAddrs[paris][fam], "/")[0]
+			dst := strings.Split(lanAddrs[berlin][fam], "/")[0]
+			res, err := paris.VM.Sh(ctx, fmt.Sprintf("ip vrf exec private ping -c 3 -i 0.2 -W 2 -I %s %s", src, dst))
+			if err != nil {
+				t.Fatalf("%s: ping -I %s %s in the VRF: %v\n%s", what, src, dst, err, vrfEvidence(ctx, gws))
+			}
+			t.Logf("%s: ping -I %s %s: %s", what, src, dst, lastLine(res.Stdout))
+		}
+	}
+	ping("in the VRF")
+
+	// The rendered networkd files are what networkd runs on, and the key
+	// copy networkd reads is not world-readable.
+	res := mustSh(t, paris.VM, `networkctl list --no-legend | awk '{print $2, $4, $5}' | grep -E '^(private|wg[0-9]+) '; stat -c '%a %U %G' /etc/systemd/network/sitevpn.key`)
+	t.Logf("v1-1 networkd links (name, operational, setup) and key:\n%s", res.Stdout)
+	if !strings.Contains(res.Stdout, "640 root systemd-network") {
+		t.Errorf("networkd's key copy: %s", res.Stdout)
+	}
+
+	// A second apply changes nothing (the daemon just applied the same).
+	for _, g := range gws {
+		res := mustSh(t, g.VM, "sitevpn apply </dev/null 2>&1")
+		if strings.TrimSpace(res.Stdout) != "no changes" {
+			t.Errorf("%s: second apply is not a no-op:\n%s", g.Name, res.Stdout)
+		}
+	}
+
+	// A fourth site on both: networkd creates two more devices on each;
+	// the running tunnel keeps its session and its WireGuard peer.
+	type reading struct {
+		since string
+		rx    uint64
+	}
+	read := func(g *gateway) reading {
+		t.Helper()
+		res := mustSh(t, g.VM, fmt.Sprintf(`%s show protocols %s | awk '/BGP/ {print $5, $6}'; wg show %s transfer | awk '{print $2}'`, birdc, tunnel[g], tunnel[g]))
+		f := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+		if len(f) != 2 {
+			t.Fatalf("%s: reading the tunnel: %q", g.Name, res.Stdout)
+		}
+		var rx uint64
+		fmt.Sscan(f[1], &rx)
+		return reading{since: f[0], rx: rx}
+	}
+	before := map[*gateway]reading{paris: read(paris), berlin: read(berlin)}
+	stream, err := startVRFPing(ctx, paris.VM, strings.Split(lanAddrs[paris][1], "/")[0], strings.Split(lanAddrs[berlin][1], "/")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.waitReplies(ctx, 0, 100, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sydney, err := os.ReadFile(filepath.Join(repo, "examples/article/lab-keys/sydney.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := push(ctx, gws, "sydney.hcl", string(sydney)); err != nil {
+		t.Fatal(err)
+	}
+	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
+		return vm.WaitFor(ctx, 3*time.Minute, "six tunnels in the VRF, BIRD with six sessions", func(ctx context.Context) error {
+			_, err := vm.Sh(ctx, fmt.Sprintf(`set -e
+n=$(ip -o link show type wireguard | grep -c 'master private')
+[ "$n" = 6 ] || { echo "$n WireGuard links in the VRF" >&2; exit 1; }
+n=$(%s show protocols | grep -c ' BGP ')
+[ "$n" = 6 ] || { echo "BIRD has $n BGP protocols" >&2; exit 1; }`, birdc))
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatalf("after adding sydney: %v\n%s", err, vrfEvidence(ctx, gws))
+	}
+	s, err := stream.stop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("adding sydney: %d lost of %d on the running tunnel (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
+	if s.lost != 0 {
+		t.Errorf("%d packets of %d lost on the running tunnel while sydney was added", s.lost, s.sent)
+	}
+	for _, g := range gws {
+		after := read(g)
+		if after.since != before[g].since {
+			t.Errorf("%s %s: BGP session since %s, was %s: adding a site restarted it", g.Name, tunnel[g], after.since, before[g].since)
+		}
+		if after.rx < before[g].rx {
+			t.Errorf("%s %s: received %d bytes, was %d: the WireGuard peer was replaced", g.Name, tunnel[g], after.rx, before[g].rx)
+		}
+		if err := up(ctx, g); err != nil {
+			t.Errorf("%s after adding sydney: %v", g.Name, err)
+		}
+	}
+	ping("after adding sydney")
+	if t.Failed() {
+		t.Log(vrfEvidence(ctx, gws))
+	}
+}
+
+// other is the address (without length) of family fam (0: IPv4, 1: IPv6)
+// on the LAN of the gateway that is not g, as a prefix: what g must route.
+func other(g *gateway, gws []*gateway, addrs map[*gateway][2]string, fam int) string {
+	for _, o := range gws {
+		if o != g {
+			a := addrs[o][fam]
+			switch fam {
+			case 0:
+				return strings.TrimSuffix(a, ".254/24") + ".0/24"
+			default:
+				return strings.TrimSuffix(a, "254/64") + "/64"
+			}
+		}
+	}
+	return ""
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// vrfEvidence is what shows why a VRF check failed.
+func vrfEvidence(ctx context.Context, gws []*gateway) string {
+	var b strings.Builder
+	for _, g := range gws {
+		res, _ := g.VM.Sh(ctx, "networkctl list --no-pager; wg show; "+birdc+" show protocols; "+birdc+" show bfd sessions; ip route show vrf private; ip -6 route show vrf private; journalctl -u sitevpn -u systemd-networkd --no-pager | tail -30")
+		fmt.Fprintf(&b, "=== %s\n%s%s\n", g.Name, res.Stdout, res.Stderr)
+	}
+	return b.String()
+}
