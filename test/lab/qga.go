@@ -135,43 +135,52 @@ func (e *ExitError) Error() string {
 		e.Cmd, e.ExitCode, strings.TrimSpace(e.Stdout), strings.TrimSpace(e.Stderr))
 }
 
-// exec runs argv through guest-exec and polls guest-exec-status until the
-// command ends. The agent reports the end only once the command's stdout and
-// stderr are closed: daemons must be started with </dev/null >file 2>&1.
-func (q *qgaConn) exec(argv []string) (Result, error) {
+// execStatus is guest-exec-status's reply.
+type execStatus struct {
+	Exited   bool   `json:"exited"`
+	ExitCode int    `json:"exitcode"`
+	Signal   int    `json:"signal"`
+	OutData  string `json:"out-data"`
+	ErrData  string `json:"err-data"`
+}
+
+// start runs argv through guest-exec and returns its guest pid. The agent
+// reports the end only once the command's stdout and stderr are closed:
+// daemons must be started with </dev/null >file 2>&1.
+func (q *qgaConn) start(argv []string) (int, error) {
 	var started struct {
 		PID int `json:"pid"`
 	}
 	args := map[string]any{"path": argv[0], "arg": argv[1:], "capture-output": true}
 	if err := q.call("guest-exec", args, &started); err != nil {
-		return Result{}, err
+		return 0, err
 	}
-	interval := 20 * time.Millisecond
-	for {
-		var st struct {
-			Exited   bool   `json:"exited"`
-			ExitCode int    `json:"exitcode"`
-			Signal   int    `json:"signal"`
-			OutData  string `json:"out-data"`
-			ErrData  string `json:"err-data"`
-		}
-		if err := q.call("guest-exec-status", map[string]any{"pid": started.PID}, &st); err != nil {
-			return Result{}, err
-		}
-		if st.Exited {
-			out, err1 := base64.StdEncoding.DecodeString(st.OutData)
-			errb, err2 := base64.StdEncoding.DecodeString(st.ErrData)
-			res := Result{Stdout: string(out), Stderr: string(errb), ExitCode: st.ExitCode}
-			if st.Signal != 0 {
-				res.ExitCode = 128 + st.Signal
-			}
-			return res, errors.Join(err1, err2)
-		}
-		select {
-		case <-q.ctx.Done():
-			return Result{}, fmt.Errorf("guest pid %d still running: %w", started.PID, q.ctx.Err())
-		case <-time.After(interval):
-		}
-		interval = min(2*interval, 200*time.Millisecond)
+	return started.PID, nil
+}
+
+// status asks once whether guest pid has ended; when it has, it returns
+// its result.
+func (q *qgaConn) status(pid int) (Result, bool, error) {
+	var st execStatus
+	if err := q.call("guest-exec-status", map[string]any{"pid": pid}, &st); err != nil {
+		return Result{}, false, err
 	}
+	if !st.Exited {
+		return Result{}, false, nil
+	}
+	out, err1 := base64.StdEncoding.DecodeString(st.OutData)
+	errb, err2 := base64.StdEncoding.DecodeString(st.ErrData)
+	res := Result{Stdout: string(out), Stderr: string(errb), ExitCode: st.ExitCode}
+	if st.Signal != 0 {
+		res.ExitCode = 128 + st.Signal
+	}
+	return res, true, errors.Join(err1, err2)
+}
+
+// timedOut reports whether err is a round trip that hit its deadline: the
+// agent did not answer in time, which a guest starved of CPU (dpkg on
+// eight emulated VMs at once) does, while the command runs on.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -296,20 +296,71 @@ func isQEMU(pid int, dir string) bool {
 	return err == nil && strings.Contains(string(cmdline), dir+"/qga.sock")
 }
 
+// agentSilence is how long Exec waits for a guest agent that stopped
+// answering while its command runs: minutes under emulation when eight
+// guests install packages at once.
+const agentSilence = 3 * time.Minute
+
 // Exec runs argv in the guest through the guest agent (0.04-0.13 s of
 // overhead a call, measured) and returns its output. A non-zero exit is an *ExitError
 // that carries the output; the Result is returned either way.
 func (vm *VM) Exec(ctx context.Context, argv ...string) (Result, error) {
 	vm.agent.Lock()
 	defer vm.agent.Unlock()
+	cmd := strings.Join(argv, " ")
 	q, err := dialQGA(ctx, vm.path("qga.sock"))
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: guest agent: %w", vm.Name, err)
 	}
-	defer q.Close()
-	res, err := q.exec(argv)
+	defer func() {
+		if q != nil {
+			q.Close()
+		}
+	}()
+	pid, err := q.start(argv)
 	if err != nil {
-		return res, fmt.Errorf("%s: %s: %w", vm.Name, strings.Join(argv, " "), err)
+		return Result{}, fmt.Errorf("%s: %s: %w", vm.Name, cmd, err)
+	}
+	// Poll until the command ends. When the agent misses a round trip's
+	// deadline, the command runs on: ask again on a new session (the old
+	// one may still deliver the late reply), for as long as the agent
+	// stays silent less than agentSilence.
+	var res Result
+	interval := 20 * time.Millisecond
+	answered := time.Now()
+	retry := func(err error) bool {
+		return timedOut(err) && time.Since(answered) < agentSilence && ctx.Err() == nil
+	}
+	for {
+		if q == nil {
+			if q, err = dialQGA(ctx, vm.path("qga.sock")); err != nil {
+				q = nil
+				if retry(err) {
+					continue
+				}
+				return Result{}, fmt.Errorf("%s: %s: guest agent silent since %s: %w", vm.Name, cmd, answered.Format(time.TimeOnly), err)
+			}
+		}
+		r, done, err := q.status(pid)
+		if err != nil {
+			q.Close()
+			q = nil
+			if retry(err) {
+				continue
+			}
+			return Result{}, fmt.Errorf("%s: %s: %w", vm.Name, cmd, err)
+		}
+		answered = time.Now()
+		if done {
+			res = r
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("%s: %s: guest pid %d still running: %w", vm.Name, cmd, pid, ctx.Err())
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, 200*time.Millisecond)
 	}
 	if res.ExitCode != 0 {
 		return res, &ExitError{Cmd: vm.Name + ": " + strings.Join(argv, " "), Result: res}
