@@ -51,7 +51,9 @@ bench:
 check: test test-privileged fuzz package-test
 
 # Packages: dist/sitevpn_<version>_amd64.deb and dist/sitevpn-<version>.x86_64.rpm
-# (nfpm.yaml). nfpm is installed, pinned, from the Go module proxy
+# (nfpm.yaml). With DIST=elsewhere (the VM lab), what is packaged is what
+# was built into elsewhere/build: nfpm.yaml's dist/build/ paths are
+# rewritten, never read from a previous build in ./dist. nfpm is installed, pinned, from the Go module proxy
 # (v2.46 and later need a module the proxy here refuses).
 NFPM_VERSION = v2.45.0
 DIST        ?= dist
@@ -79,8 +81,9 @@ package: $(NFPM)
 	$$b/sitevpn completion fish >$$b/completions/sitevpn.fish; \
 	packaging/changelog.sh "$$v" "$(SITEVPN_MAINTAINER)" | gzip -9n >$$b/changelog.gz; \
 	export SITEVPN_VERSION=$$v SITEVPN_MAINTAINER="$(SITEVPN_MAINTAINER)"; \
-	$(NFPM) package -f nfpm.yaml -p deb -t $(DIST)/sitevpn_$${v}_amd64.deb; \
-	$(NFPM) package -f nfpm.yaml -p rpm -t $(DIST)/sitevpn-$${v}.x86_64.rpm
+	sed "s|src: dist/build/|src: $$b/|" nfpm.yaml >$$b/nfpm.yaml; \
+	$(NFPM) package -f $$b/nfpm.yaml -p deb -t $(DIST)/sitevpn_$${v}_amd64.deb; \
+	$(NFPM) package -f $$b/nfpm.yaml -p rpm -t $(DIST)/sitevpn-$${v}.x86_64.rpm
 
 # Checks the packages without a VM: contents, lintian, unit scores, the
 # Ansible role (syntax, lint, template rendered and validated offline).
