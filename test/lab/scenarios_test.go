@@ -380,9 +380,9 @@ func failover(t *testing.T, tp *topology, figures map[string]string, label strin
 		}
 		fig := fmt.Sprintf("longest gap %s (%d lost of %d)", s.gap.Round(time.Millisecond), s.lost, s.sent)
 		if i == 1 && !via6[victim] {
-			// ECMP hashes each flow on its own: this one did not cross
-			// the gateway that went down, so it measures nothing.
-			fig += ", its path avoided " + victim.Name
+			// ECMP hashes each flow on its own: this one did not go
+			// through the gateway that went down (its replies may have).
+			fig += ", its forward path avoided " + victim.Name
 		}
 		figures[fmt.Sprintf("d. failover (%s), %s", label, p.name)] = fig
 	}

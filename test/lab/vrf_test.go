@@ -171,9 +171,16 @@ ip -6 route show vrf private | grep -q '^%[4]s .*dev %[1]s' || fail "no route to
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := push(ctx, gws, "sydney.hcl", string(sydney)); err != nil {
+	at, err := push(ctx, gws, "sydney.hcl", string(sydney))
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The edit-to-applied latency on a machine running two VMs, not nine.
+	took, err := appliedAfter(ctx, t, paris.VM, at[paris.Name], time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("HCL edit -> applied, v1-1 (add a site, vrf mode, 2 VMs): %s", took)
 	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
 		return vm.WaitFor(ctx, 3*time.Minute, "six tunnels in the VRF, BIRD with six sessions", func(ctx context.Context) error {
 			_, err := vm.Sh(ctx, fmt.Sprintf(`set -e
