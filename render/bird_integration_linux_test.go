@@ -30,6 +30,7 @@ import (
 	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/internal/testfleet"
+	"github.com/sitevpn/sitevpn/internal/testnetns"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -53,21 +54,7 @@ import (
 // It needs SITEVPN_PRIVILEGED=1, root, bird2 and iproute2; nothing
 // outside the two namespaces is touched.
 func TestIntegrationRenderedBIRD(t *testing.T) {
-	if os.Getenv("SITEVPN_PRIVILEGED") != "1" {
-		t.Skip("set SITEVPN_PRIVILEGED=1 to run BIRD in network namespaces")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	birdBin, err := exec.LookPath("bird")
-	if err != nil {
-		if birdBin, err = exec.LookPath("/usr/sbin/bird"); err != nil {
-			t.Skip("no bird binary (Debian: apt-get install bird2)")
-		}
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no ip binary (iproute2)")
-	}
+	birdBin := testnetns.RequireBIRD(t)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -238,6 +225,7 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := map[string]importUpdates{}
+		var err error
 		for _, ch := range []string{"ipv4", "ipv6"} {
 			if before[ch], err = channelImportStats(ctx, paris.client, "wg3", ch); err != nil {
 				t.Fatal(err)
@@ -453,25 +441,9 @@ func bfdUp(ctx context.Context, g *nsGateway) error {
 func (g *nsGateway) netns(t *testing.T) {
 	t.Helper()
 	g.ns = fmt.Sprintf("sitevpn-rendertest-%d-%s", os.Getpid(), g.name)
-	out, err := exec.Command("ip", "netns", "add", g.ns).CombinedOutput()
-	if err != nil {
-		// EPERM from mount or unshare, EACCES from creating /run/netns/x:
-		// root without CAP_SYS_ADMIN, as in an unprivileged container.
-		if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "Permission denied") {
-			t.Skipf("ip netns add: %s", out)
-		}
-		t.Fatalf("ip netns add %s: %v: %s", g.ns, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", g.ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", g.ns, err, out)
-		}
-	})
-	nsRun(t, "ip", "-n", g.ns, "link", "set", "lo", "up")
 	// No duplicate address detection: addresses usable at once, as on a
 	// WireGuard link (which does none).
-	nsRun(t, "ip", "netns", "exec", g.ns, "sysctl", "-q", "-w",
-		"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
+	testnetns.New(t, g.ns, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
 		"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 }
 

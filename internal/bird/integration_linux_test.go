@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sitevpn/sitevpn/internal/testnetns"
 )
 
 var record = flag.Bool("record", false, "TestIntegrationBIRD: write the replies of the real BIRD to testdata/*.reply")
@@ -545,41 +547,15 @@ type lab struct {
 }
 
 func newLab(t *testing.T) *lab {
-	if os.Getenv("SITEVPN_PRIVILEGED") != "1" {
-		t.Skip("set SITEVPN_PRIVILEGED=1 to run BIRD in network namespaces")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	bird, err := exec.LookPath("bird")
-	if err != nil {
-		if bird, err = exec.LookPath("/usr/sbin/bird"); err != nil {
-			t.Skip("no bird binary (Debian: apt-get install bird2)")
-		}
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no ip binary (iproute2)")
-	}
+	bird := testnetns.RequireBIRD(t)
 
 	l := &lab{dir: t.TempDir(), bird: bird, ns: map[string]string{}, socket: map[string]string{}, stop: map[string]func(){}}
 	for _, side := range []string{"a", "b"} {
 		name := fmt.Sprintf("sitevpn-birdtest-%d-%s", os.Getpid(), side)
-		out, err := exec.Command("ip", "netns", "add", name).CombinedOutput()
-		if err != nil {
-			// EPERM from mount or unshare, EACCES from creating /run/netns/x:
-			// root without CAP_SYS_ADMIN, as in an unprivileged container.
-			if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "Permission denied") {
-				t.Skipf("ip netns add: %s", out)
-			}
-			t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-		}
-		t.Cleanup(func() { run(t, "ip", "netns", "del", name) })
-		l.ns[side] = name
-		run(t, "ip", "-n", name, "link", "set", "lo", "up")
 		// Link-local addresses usable at once: BIRD wants one for the
 		// IPv6 next hop of a session bound to an interface.
-		run(t, "ip", "netns", "exec", name, "sysctl", "-q", "-w",
-			"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+		testnetns.New(t, name, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+		l.ns[side] = name
 	}
 	a, b := l.ns["a"], l.ns["b"]
 	for i, link := range []struct{ a, b, a6, b6, a4, b4 string }{
