@@ -61,16 +61,19 @@ identity in the fleet.`,
 func newPubkey(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pubkey",
-		Short: "Print the public key of a private key (stdin when piped, else --config's private.key)",
+		Short: "Print the public key of a private key (--config's private.key, or one piped in)",
 		Long: `Print the public key to put in this gateway's public_key attribute. The
 private key is read from stdin when a key is piped in ("sitevpn genkey |
-sitevpn pubkey"), else from private.key in the --config directory.`,
+sitevpn pubkey"), else from private.key in the --config directory. With
+--config given, stdin is never read: "sitevpn --config /etc/sitevpn
+pubkey" answers at once even when stdin is a pipe that never closes (a
+provisioning tool's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var k wgtypes.Key
 			var err error
 			var in []byte
-			if piped(cmd.InOrStdin()) {
+			if piped(cmd.InOrStdin()) && !cmd.Flags().Changed("config") {
 				if in, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1024)); err != nil {
 					return fmt.Errorf("pubkey: reading stdin: %w", err)
 				}

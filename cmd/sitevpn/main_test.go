@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -232,6 +233,17 @@ func TestGenkeyPubkey(t *testing.T) {
 	}
 	fromFile, _ := run(t, "", "--config", dir, "pubkey")
 	fromStdin, _ := run(t, string(before), "pubkey")
+	// With --config, stdin is not read: a pipe that never closes would
+	// block forever.
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetIn(unreadable{t})
+	root.SetArgs([]string{"--config", dir, "pubkey"})
+	if err := root.Execute(); err != nil || out.String() != fromFile {
+		t.Errorf("pubkey with --config and a pipe: %q, %v; want %q", out.String(), err, fromFile)
+	}
 	if fromFile == "" || fromFile != fromStdin || strings.Contains(fromFile, strings.TrimSpace(string(before))) {
 		t.Errorf("pubkey from file %q, from stdin %q", fromFile, fromStdin)
 	}
@@ -276,4 +288,12 @@ func TestHelpForEveryCommand(t *testing.T) {
 			t.Errorf("%s --help: %q %q", c.Name(), out, errText)
 		}
 	}
+}
+
+// unreadable is a stdin that must not be read: a pipe that never closes.
+type unreadable struct{ t *testing.T }
+
+func (u unreadable) Read([]byte) (int, error) {
+	u.t.Error("stdin was read")
+	return 0, io.EOF
 }
