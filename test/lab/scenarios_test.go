@@ -256,6 +256,12 @@ func scenarioReboot(t *testing.T, tp *topology, figures map[string]string) {
 	}
 }
 
+// The lab's BFD timers (see scenarioFailover).
+const (
+	labBFDInterval   = 300
+	labBFDMultiplier = 8
+)
+
 // scenarioFailover powers off the site-1 gateway that carries a ping
 // stream from berlin's router to paris's, and measures the longest gap in
 // the stream: BGP's hold time, then BFD.
@@ -270,7 +276,14 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withBFD := strings.Replace(string(fleet), "bfd       = false", "bfd       = true", 1)
+	// BFD timers for emulated gateways: a guest of nine on two cores can
+	// stall for 1.6 s (its kernel logs "clocksource: Long readout
+	// interval"), and with the default 100 ms x 5 (0.5 s) every such
+	// stall took that guest's sessions down; a CI run saw them flap for
+	// minutes. 300 ms x 8 detects a dead tunnel in 2.4 s, still well
+	// under the 6 s hold time. On real gateways the default holds.
+	withBFD := strings.Replace(string(fleet), "bfd       = false",
+		fmt.Sprintf("bfd       = true\n    bfd_interval_ms = %d\n    bfd_multiplier  = %d", labBFDInterval, labBFDMultiplier), 1)
 	if withBFD == string(fleet) {
 		t.Fatal("examples/article/fleet.hcl has no 'bfd       = false' to turn on")
 	}
@@ -299,7 +312,7 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatalf("with BFD: %v\n%s", err, evidence(ctx, tp.gws))
 	}
 	figures["d0. bfd pushed -> 48 BFD sessions Up"] = since(start).String()
-	failover(t, tp, figures, "BFD on")
+	failover(t, tp, figures, fmt.Sprintf("BFD on, %d ms x %d", labBFDInterval, labBFDMultiplier))
 }
 
 // failover finds the paris gateway on the forward path of berlin -> paris,
