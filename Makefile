@@ -104,7 +104,7 @@ lab-package:
 # convergence), TestLabTopology (the article's topology end to end: checks
 # and scenarios with their figures), TestLabVRF (vrf mode on real
 # networkd), TestLabIntegration (internal/link's tests on a kernel with
-# WireGuard). One package at a time: each boots its VMs. About 15 minutes
+# WireGuard). One package at a time: each boots its VMs. About 12 minutes
 # on this 2-core machine with the image cached (+2 minutes to build it).
 .PHONY: lab
 lab:
