@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
