@@ -76,10 +76,15 @@ func TestLabVRF(t *testing.T) {
 	// tunnel is each side's interface to the other (the plan's names).
 	tunnel := map[*gateway]string{paris: "wg3", berlin: "wg1"}
 	// A site address on each LAN: BIRD's direct protocol announces the
-	// site prefix it is in, as a site router's would be.
+	// site prefix it is in, as a site router's would be. The other side
+	// must route that prefix through the tunnel.
 	lanAddrs := map[*gateway][2]string{
 		paris:  {"10.0.1.254/24", "2001:db8:a1::254/64"},
 		berlin: {"10.0.2.254/24", "2001:db8:a2::254/64"},
+	}
+	remote := map[*gateway][2]string{
+		paris:  {"10.0.2.0/24", "2001:db8:a2::/64"},
+		berlin: {"10.0.1.0/24", "2001:db8:a1::/64"},
 	}
 	for _, g := range gws {
 		mustSh(t, g.VM, fmt.Sprintf("ip addr add %s dev eth2 && ip addr add %s dev eth2 nodad", lanAddrs[g][0], lanAddrs[g][1]))
@@ -98,7 +103,7 @@ ip -d link show %[1]s | grep -q 'vrf_slave' || fail "%[1]s is not in a VRF: $(ip
 %[2]s show bfd sessions | grep -q ' %[1]s .* Up ' || fail "$(%[2]s show bfd sessions)"
 ip route show vrf private | grep -q '^%[3]s .*dev %[1]s' || fail "no route to %[3]s in the VRF: $(ip route show vrf private)"
 ip -6 route show vrf private | grep -q '^%[4]s .*dev %[1]s' || fail "no route to %[4]s in the VRF: $(ip -6 route show vrf private)"
-`, wg, birdc, other(g, gws, lanAddrs, 0), other(g, gws, lanAddrs, 1)))
+`, wg, birdc, remote[g][0], remote[g][1]))
 		return err
 	}
 	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
@@ -220,23 +225,6 @@ n=$(%s show protocols | grep -c ' BGP ')
 	if t.Failed() {
 		t.Log(vrfEvidence(ctx, gws))
 	}
-}
-
-// other is the address (without length) of family fam (0: IPv4, 1: IPv6)
-// on the LAN of the gateway that is not g, as a prefix: what g must route.
-func other(g *gateway, gws []*gateway, addrs map[*gateway][2]string, fam int) string {
-	for _, o := range gws {
-		if o != g {
-			a := addrs[o][fam]
-			switch fam {
-			case 0:
-				return strings.TrimSuffix(a, ".254/24") + ".0/24"
-			default:
-				return strings.TrimSuffix(a, "254/64") + "/64"
-			}
-		}
-	}
-	return ""
 }
 
 func lastLine(s string) string {
