@@ -321,31 +321,9 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 // streams. It returns the victim.
 func failover(t *testing.T, tp *topology, figures map[string]string, label string) *gateway {
 	ctx := t.Context()
-	res, err := tp.routers.Sh(ctx, "ip -n r2 route get 10.0.1.1 from 10.0.2.1")
+	entry, victim, err := forwardPath(ctx, tp, "10.0.2.1", "10.0.1.1")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var entry *gateway
-	for _, g := range tp.sites(2) {
-		if strings.Contains(res.Stdout, "dev to-"+g.Name+" ") {
-			entry = g
-		}
-	}
-	if entry == nil {
-		t.Fatalf("r2 -> 10.0.1.1 leaves by no berlin gateway:\n%s", res.Stdout)
-	}
-	res, err = entry.VM.Sh(ctx, "ip -n private route get 10.0.1.1 from 10.0.2.1 iif eth2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var victim *gateway
-	for _, g := range tp.sites(1) {
-		if strings.Contains(res.Stdout, fmt.Sprintf("dev wg%d ", g.id())) {
-			victim = g
-		}
-	}
-	if victim == nil {
-		t.Fatalf("%s forwards 10.0.1.1 by no paris tunnel:\n%s", entry.Name, res.Stdout)
 	}
 	sibling := tp.gw(fmt.Sprintf("v1-%d", 3-victim.N))
 	t.Logf("%s: berlin -> paris flows r2 -> %s -> %s: powering %s off", label, entry.Name, victim.Name, victim.Name)
@@ -360,7 +338,11 @@ func failover(t *testing.T, tp *topology, figures map[string]string, label strin
 			t.Fatal(err)
 		}
 	}
-	via6 := onPath6(ctx, tp)
+	// ECMP may send the IPv6 stream another way than the IPv4 one.
+	_, victim6, err := forwardPath(ctx, tp, "2001:db8:a2::1", "2001:db8:a1::1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0, err := guestNow(ctx, tp.routers)
 	if err != nil {
 		t.Fatal(err)
@@ -385,7 +367,7 @@ func failover(t *testing.T, tp *topology, figures map[string]string, label strin
 			t.Fatal(err)
 		}
 		fig := fmt.Sprintf("longest gap %s (%d lost of %d)", s.gap.Round(time.Millisecond), s.lost, s.sent)
-		if i == 1 && !via6[victim] {
+		if i == 1 && victim6 != victim {
 			// ECMP hashes each flow on its own: this one did not go
 			// through the gateway that went down (its replies may have).
 			fig += ", its forward path avoided " + victim.Name
@@ -401,30 +383,35 @@ func failover(t *testing.T, tp *topology, figures map[string]string, label strin
 	return victim
 }
 
-// onPath6 reports the paris gateways on the forward path of the IPv6
-// stream of failover (r2's 2001:db8:a2::1 to r1's 2001:db8:a1::1), before
-// the power cut: ECMP may send it another way than the IPv4 one.
-func onPath6(ctx context.Context, tp *topology) map[*gateway]bool {
-	on := map[*gateway]bool{}
-	res, err := tp.routers.Sh(ctx, "ip -n r2 -6 route get 2001:db8:a1::1 from 2001:db8:a2::1")
+// forwardPath finds the berlin gateway by which r2 sends a packet from
+// src to dst (a paris address), and the paris gateway whose tunnel that
+// gateway forwards it to, before any power cut.
+func forwardPath(ctx context.Context, tp *topology, src, dst string) (entry, exit *gateway, err error) {
+	res, err := tp.routers.Sh(ctx, fmt.Sprintf("ip -n r2 route get %s from %s", dst, src))
 	if err != nil {
-		return on
+		return nil, nil, err
 	}
-	for _, entry := range tp.sites(2) {
-		if !strings.Contains(res.Stdout, "dev to-"+entry.Name+" ") {
-			continue
-		}
-		r, err := entry.VM.Sh(ctx, "ip -n private -6 route get 2001:db8:a1::1 from 2001:db8:a2::1 iif eth2")
-		if err != nil {
-			return on
-		}
-		for _, g := range tp.sites(1) {
-			if strings.Contains(r.Stdout, fmt.Sprintf("dev wg%d ", g.id())) {
-				on[g] = true
-			}
+	for _, g := range tp.sites(2) {
+		if strings.Contains(res.Stdout, "dev to-"+g.Name+" ") {
+			entry = g
 		}
 	}
-	return on
+	if entry == nil {
+		return nil, nil, fmt.Errorf("r2 -> %s leaves by no berlin gateway:\n%s", dst, res.Stdout)
+	}
+	res, err = entry.VM.Sh(ctx, fmt.Sprintf("ip -n private route get %s from %s iif eth2", dst, src))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, g := range tp.sites(1) {
+		if strings.Contains(res.Stdout, fmt.Sprintf("dev wg%d ", g.id())) {
+			exit = g
+		}
+	}
+	if exit == nil {
+		return nil, nil, fmt.Errorf("%s forwards %s by no paris tunnel:\n%s", entry.Name, dst, res.Stdout)
+	}
+	return entry, exit, nil
 }
 
 // restore plugs the cables back and powers the victim on; every gateway
