@@ -20,7 +20,10 @@ type Names struct {
 	BirdConfBase   string
 	BirdRuntimeDir string
 	BirdSocket     string
-	// Unmanaged lists the interfaces networkd must leave alone (netns mode).
+	// Unmanaged lists the interfaces networkd must leave alone (netns
+	// mode): the LANs, which sitevpn takes over. Tunnels are not listed:
+	// they are created inside the namespace and never seen by networkd,
+	// so adding one does not change networkd's files.
 	Unmanaged string
 }
 
@@ -43,9 +46,6 @@ func newNames(g *plan.Gateway) Names {
 	n.BirdSocket = "/run/" + n.BirdRuntimeDir + "/bird.ctl"
 	if n.NetNS {
 		var names []string
-		for _, t := range g.Tunnels {
-			names = append(names, t.Interface)
-		}
 		for _, l := range g.LANs {
 			names = append(names, l.Interface)
 		}

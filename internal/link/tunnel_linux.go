@@ -14,15 +14,26 @@ import (
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
-// CreateTunnel creates t's link in the main namespace (so its UDP socket
-// stays there), configures it (private key, ListenPort, its one peer),
-// moves it into the private namespace, adds its transit addresses and
-// sets it up. netns mode only: in vrf mode networkd creates devices.
+// CreateTunnel creates t's link in the private namespace with its UDP
+// socket in the main one, configures it (private key, ListenPort, its one
+// peer), adds its transit addresses and sets it up. netns mode only: in
+// vrf mode networkd creates devices.
 //
-// It is all or nothing: if a step fails, the link is deleted again
-// (wherever it got to) and the error says which step. A wireguard link of
-// that name already in the main namespace is the leftover of an
-// interrupted create: it never carried traffic, so it is replaced.
+// The link is asked for from the main namespace with IFLA_NET_NS_FD
+// naming the private one: the kernel makes the device there, while
+// WireGuard binds its sockets in the namespace the request came from (its
+// "creating" namespace), the same as creating it in main and moving it,
+// which is what the article does. Made in one step, the link never shows
+// up in the main namespace: networkd and udev there never see it (so
+// networkd's configuration need not list the tunnels, and adding one
+// needs no networkd reload), and no move has to wait out RCU grace
+// periods.
+//
+// It is all or nothing: if a step fails, the link is deleted again and
+// the error says which step. A wireguard link of that name in the main
+// namespace was made there by hand or left by an interrupted create of an
+// older sitevpn (which created tunnels there and moved them): it never
+// carried traffic in the private namespace, so it is replaced.
 func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
 	name := t.Interface
 	if !k.netns {
@@ -63,6 +74,7 @@ func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = name
 	attrs.MTU = t.MTU
+	attrs.Namespace = netlink.NsFd(priv.ns)
 	if err := k.main.h.LinkAdd(&netlink.Wireguard{LinkAttrs: attrs}); err != nil {
 		return opErr("create", name, fmt.Errorf("adding the link: %w", err))
 	}
@@ -72,24 +84,20 @@ func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
 	return nil
 }
 
-// build takes a link just added to the main namespace to its working state.
+// build takes a link just added to the private namespace to its working
+// state.
 func (k *Kernel) build(priv *space, t plan.Tunnel, peer wgtypes.PeerConfig) error {
 	name := t.Interface
 	key, port := k.key, t.ListenPort
 	// A new device has no peers: ReplacePeers stays false, as everywhere.
+	// The port is bound in the device's creating namespace, main.
 	cfg := wgtypes.Config{PrivateKey: &key, ListenPort: &port, Peers: []wgtypes.PeerConfig{peer}}
-	if err := configureIn(k.main, name, cfg); err != nil {
+	if err := configureIn(priv, name, cfg); err != nil {
 		return fmt.Errorf("configuring WireGuard: %w", err)
 	}
-	l, err := lookup(k.main, name)
+	l, err := lookup(priv, name)
 	if err != nil {
-		return err
-	}
-	if err := k.main.h.LinkSetNsFd(l, int(priv.ns)); err != nil {
-		return fmt.Errorf("moving into namespace %s: %w", priv.name, err)
-	}
-	if l, err = lookup(priv, name); err != nil {
-		return fmt.Errorf("after the move: %w", err)
+		return fmt.Errorf("after the create: %w", err)
 	}
 	for _, p := range []netip.Prefix{t.Local6, t.Local4} {
 		if !p.IsValid() {

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -139,11 +140,36 @@ func TestIntegrationCreateTunnel(t *testing.T) {
 	key := mustPrivateKey(t)
 	k, main, priv := newKernel(t, key, true)
 	tun := tunnelFor(t, 2)
+	// Every link event of the main namespace during the create.
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{Namespace: &main.ns}); err != nil {
+		t.Fatal(err)
+	}
 	if err := k.CreateTunnel(ctx, tun); err != nil {
 		t.Fatal(err)
 	}
 	if main.has(t, "wg2") || !priv.has(t, "wg2") {
 		t.Fatal("wg2 is not (only) in the private namespace")
+	}
+	// The link never showed up in the main namespace, not even for a
+	// moment: networkd and udev there never see a tunnel. A marker link
+	// added after the create flushes the events before it.
+	main.addLink(t, "mark0")
+	deadline := time.After(10 * time.Second)
+	for marked := false; !marked; {
+		select {
+		case u := <-updates:
+			switch u.Attrs().Name {
+			case "wg2":
+				t.Errorf("the main namespace had an event for wg2 (message type %d)", u.Header.Type)
+			case "mark0":
+				marked = true
+			}
+		case <-deadline:
+			t.Fatal("no event for the marker link within 10 s")
+		}
 	}
 	// The design's point: the UDP socket stayed in the main namespace.
 	if portFree(t, main, tun.ListenPort) {
