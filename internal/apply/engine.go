@@ -26,9 +26,10 @@ type Units interface {
 
 // BirdControl checks and loads BIRD configurations.
 type BirdControl interface {
-	// Check parses a configuration file as `bird -p` does, before it is
-	// installed.
-	Check(ctx context.Context, path string) error
+	// Check parses a configuration file before it is installed: through
+	// the BIRD behind socket if one runs (it reads path itself), else as
+	// `bird -p` does.
+	Check(ctx context.Context, socket, path string) error
 	// Configure makes the BIRD behind socket load conf softly: sessions
 	// whose protocol did not change stay up.
 	Configure(ctx context.Context, socket, conf string) error

@@ -146,7 +146,7 @@ func (s *system) ActiveState(_ context.Context, name string) (string, error) {
 
 // BirdControl.
 
-func (s *system) Check(_ context.Context, path string) error {
+func (s *system) Check(_ context.Context, _, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err

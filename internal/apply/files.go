@@ -53,6 +53,26 @@ func writeAtomic(path string, content []byte, mode fs.FileMode, uid, gid int) er
 	return syncDir(dir)
 }
 
+// writeScratch writes a file that lives only for this apply (a candidate
+// to check): no temp file, no fsync, since a crash loses nothing.
+func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(mode)
+	if err == nil && uid >= 0 {
+		err = f.Chown(uid, gid)
+	}
+	if err == nil {
+		_, err = f.Write(content)
+	}
+	return errors.Join(err, f.Close())
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

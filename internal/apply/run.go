@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -34,7 +35,7 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 	names := render.NamesFor(g)
 	run := &run{e: e, tree: tree, names: names, rep: &rep, owed: slices.Clone(services)}
 	if len(acts) > 0 {
-		if err := e.checkBird(ctx, tree, acts); err != nil {
+		if err := e.checkBird(ctx, tree, names, acts); err != nil {
 			return rep, err
 		}
 		// Owe the services before touching a file, and own every file
@@ -88,23 +89,26 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 }
 
 // checkBird parses a changed BIRD configuration before it is installed,
-// so a configuration BIRD would reject never replaces a working one.
-func (e *Engine) checkBird(ctx context.Context, tree render.Tree, acts []Action) error {
+// so a configuration BIRD would reject never replaces a working one. The
+// candidate is written beside the installed file, with its owner and mode,
+// where the running BIRD (user bird, its own sandbox) can read it.
+func (e *Engine) checkBird(ctx context.Context, tree render.Tree, names render.Names, acts []Action) error {
 	for _, a := range acts {
 		if a.Kind != WriteFile || !strings.HasPrefix(a.Target, render.BirdDir+"/") {
 			continue
 		}
-		tmp, err := os.CreateTemp("", "sitevpn-bird-*.conf")
-		if err != nil {
-			return fmt.Errorf("apply: checking the BIRD configuration: %w", err)
-		}
-		defer os.Remove(tmp.Name())
-		_, err = tmp.Write(tree.Get(a.Target).Content)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
+		f := *tree.Get(a.Target)
+		cand := e.path(filepath.Join(filepath.Dir(a.Target), "."+filepath.Base(a.Target)+".check"))
+		uid, gid, err := owner(e.Root, f)
 		if err == nil {
-			err = e.Bird.Check(ctx, tmp.Name())
+			err = writeScratch(cand, f.Content, f.Mode, uid, gid)
+		}
+		if err != nil {
+			return &StepError{Step: "check", Action: a, Err: fmt.Errorf("writing the candidate: %w", err)}
+		}
+		err = e.Bird.Check(ctx, names.BirdSocket, cand)
+		if rerr := os.Remove(cand); err == nil && rerr != nil {
+			err = fmt.Errorf("removing the candidate: %w", rerr)
 		}
 		if err != nil {
 			return &StepError{Step: "check", Action: a, Err: err}

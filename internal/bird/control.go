@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Control checks and loads configurations: `bird -p` for a file that is
@@ -16,9 +17,31 @@ type Control struct {
 	Binary string
 }
 
+// dialForCheck bounds how long Check waits for a BIRD that does not answer
+// on its socket before it falls back to `bird -p`.
+const dialForCheck = 3 * time.Second
+
 // Check parses the configuration at path as BIRD would, without running
-// it. The error carries BIRD's own message, with file:line:column.
-func (c Control) Check(ctx context.Context, path string) error {
+// it. When a BIRD answers on socket, that BIRD checks it ("configure
+// check"): it is the daemon that will load the file, and no process has to
+// be started (on a small or emulated gateway, starting bird costs more
+// than the rest of a BIRD-only apply). path must then be readable by it
+// (user bird, its unit's sandbox). When none answers (BIRD not started
+// yet, stopped, socket empty), `bird -p` checks it. The error carries
+// BIRD's own message, with file:line:column.
+func (c Control) Check(ctx context.Context, socket, path string) error {
+	if socket != "" {
+		dctx, cancel := context.WithTimeout(ctx, dialForCheck)
+		cl, err := Dial(dctx, socket)
+		cancel()
+		if err == nil {
+			defer cl.Close()
+			return cl.ConfigureCheck(ctx, path)
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
 	bin := c.Binary
 	if bin == "" {
 		bin = "bird"

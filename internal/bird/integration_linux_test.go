@@ -172,6 +172,34 @@ func TestIntegrationBIRD(t *testing.T) {
 		}
 	})
 
+	// Control.Check, the engine's check of a candidate: by the running
+	// BIRD when one answers on the socket (its *ConfigError), else by
+	// `bird -p` (its output).
+	t.Run("ControlCheck", func(t *testing.T) {
+		ctl := Control{Binary: lab.bird}
+		good := lab.write(t, "a-candidate-good.conf", gatewayConfig(gatewayA, 0))
+		bad := lab.write(t, "a-candidate-bad.conf", gatewayConfig(gatewayA, 0)+"protocol static broken {\n")
+		if err := ctl.Check(ctx, lab.socket["a"], good); err != nil {
+			t.Errorf("valid candidate through the socket: %v", err)
+		}
+		var ce *ConfigError
+		if err := ctl.Check(ctx, lab.socket["a"], bad); !errors.As(err, &ce) || ce.File != bad || ce.Line == 0 {
+			t.Errorf("invalid candidate through the socket: %v, want BIRD's *ConfigError naming %s:LINE", err, bad)
+		}
+		nobody := filepath.Join(lab.dir, "nobody.ctl")
+		if err := ctl.Check(ctx, nobody, good); err != nil {
+			t.Errorf("valid candidate, no BIRD on the socket: %v", err)
+		}
+		err := ctl.Check(ctx, nobody, bad)
+		if err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), "bird -p rejects") {
+			t.Errorf("invalid candidate, no BIRD on the socket: %v, want bird -p's rejection", err)
+		}
+		// The checks left the running configuration alone.
+		if err := wantRoutes(ctx, a, "wg2", 2, 1, 1, 1); err != nil {
+			t.Error(err)
+		}
+	})
+
 	// The established session's start time on each side, before any
 	// reconfiguration.
 	up, upB := sessionSince(ctx, t, a, "wg2"), sessionSince(ctx, t, b, "wg1")
