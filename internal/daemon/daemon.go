@@ -157,6 +157,7 @@ func relevant(name string) bool {
 // load reads the configuration; a valid one becomes the one in force and
 // is applied, an invalid one is reported and the last good one stays.
 func (d *Daemon) load(ctx context.Context, why string) {
+	start := time.Now()
 	res, err := pipeline.Run(d.Options)
 	if err != nil {
 		msg := err.Error()
@@ -171,7 +172,7 @@ func (d *Daemon) load(ctx context.Context, why string) {
 	}
 	d.current.ConfigError = ""
 	d.good = res
-	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels))
+	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	d.apply(ctx, why)
 }
 
