@@ -103,9 +103,10 @@ lab-package:
 # TestLabSmoke (the harness), TestLabKill (SIGKILL mid-apply, then
 # convergence), TestLabTopology (the article's topology end to end: checks
 # and scenarios with their figures), TestLabVRF (vrf mode on real
-# networkd), TestLabIntegration (internal/link's tests on a kernel with
-# WireGuard). One package at a time: each boots its VMs. About 12 minutes
-# on this 2-core machine with the image cached (+2 minutes to build it).
+# networkd), TestLabLatency (HCL edit to applied, on two gateways),
+# TestLabIntegration (internal/link's tests on a kernel with WireGuard).
+# One package at a time: each boots its VMs. About 14 minutes on this
+# 2-core machine with the image cached (+2 minutes to build it).
 .PHONY: lab
 lab:
-	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/
+	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/

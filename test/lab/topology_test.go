@@ -4,6 +4,7 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -550,7 +551,7 @@ func push(ctx context.Context, gws []*gateway, name, content string) (map[string
 		if err := os.WriteFile(filepath.Join(vm.Share, "push.tmp"), []byte(content), 0o644); err != nil {
 			return err
 		}
-		res, err := vm.Sh(ctx, fmt.Sprintf("cp /mnt/host/push.tmp /etc/sitevpn/.%[1]s.tmp && date +%%s.%%N && mv /etc/sitevpn/.%[1]s.tmp /etc/sitevpn/%[1]s", name))
+		res, err := vm.Sh(ctx, fmt.Sprintf("cp /mnt/host/push.tmp /etc/sitevpn/.%[1]s.tmp && mv /etc/sitevpn/.%[1]s.tmp /etc/sitevpn/%[1]s && %[2]s", name, editTime))
 		if err != nil {
 			return err
 		}
@@ -565,6 +566,12 @@ func push(ctx context.Context, gws []*gateway, name, content string) (map[string
 	})
 	return at, err
 }
+
+// editTime prints the guest time of the last change to /etc/sitevpn: a
+// rename or removal there sets the directory's ctime. It is the instant of
+// the edit itself, which a date run before mv would miss by mv's start-up
+// (tens of ms under emulation).
+const editTime = "stat -c %.9Z /etc/sitevpn"
 
 // removeAll removes /etc/sitevpn/name on each gateway.
 func removeAll(ctx context.Context, gws []*gateway, name string) error {
@@ -583,9 +590,40 @@ func removeAll(ctx context.Context, gws []*gateway, name string) error {
 // the apply's own duration (the "took" it logged) beside it: the rest is the
 // debounce, loading and rendering.
 func appliedAfter(ctx context.Context, tb testing.TB, vm *VM, t float64, timeout time.Duration) (string, error) {
-	var figure string
+	took, apply, err := appliedLatency(ctx, tb, vm, t, timeout)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s (of which the apply: %s)", took, apply), nil
+}
+
+// appliedLatency is appliedAfter's measure: the time from t to the
+// daemon's "applied ... took=" line, and that took. The daemon's lines
+// from t on are logged, to see where the time goes.
+func appliedLatency(ctx context.Context, tb testing.TB, vm *VM, t float64, timeout time.Duration) (time.Duration, string, error) {
+	var took time.Duration
+	apply := "?"
 	err := vm.WaitFor(ctx, timeout, "an apply logged after the edit", func(ctx context.Context) error {
-		res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-unix --no-pager --since @%d | grep -m1 ' msg=applied .* took='", int64(t)))
+		// Poll the daemon's state file through the agent (no process in
+		// the guest: a journalctl every 100 ms would compete with the
+		// apply being measured for the guest's one emulated CPU); read
+		// the journal once an apply started after the edit.
+		b, err := vm.ReadFile(ctx, "/run/sitevpn/state.json")
+		if err != nil {
+			return err
+		}
+		var st struct {
+			LastApply time.Time `json:"last_apply"`
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			return fmt.Errorf("state.json: %w", err)
+		}
+		if float64(st.LastApply.UnixNano())/1e9 < t {
+			return fmt.Errorf("last apply started at %s, before the edit", st.LastApply.Format(time.StampMilli))
+		}
+		// --since takes whole seconds: an apply earlier in t's second is
+		// skipped here, or it would be found first every time.
+		res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-unix --no-pager --since @%d | awk -v t=%.6f '$1 >= t && / msg=applied .* took=/ {print; exit}'", int64(t), t))
 		if err != nil {
 			return err
 		}
@@ -600,24 +638,21 @@ func appliedAfter(ctx context.Context, tb testing.TB, vm *VM, t float64, timeout
 		if ts < t {
 			return fmt.Errorf("only an apply before the edit: %s", res.Stdout)
 		}
-		took := time.Duration((ts - t) * float64(time.Second)).Round(time.Millisecond)
-		apply := "?"
+		took = time.Duration((ts - t) * float64(time.Second)).Round(time.Millisecond)
 		for _, w := range f {
 			if v, ok := strings.CutPrefix(w, "took="); ok {
 				apply = v
 			}
 		}
-		figure = fmt.Sprintf("%s (of which the apply: %s)", took, apply)
 		return nil
 	})
-	if err == nil {
-		// The daemon's lines from the edit to the apply, to see where the
-		// time goes.
-		if res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-precise --no-pager --since @%.3f | head -40", t)); err == nil {
-			tb.Logf("%s: sitevpn's journal from the edit (at %.3f) on:\n%s", vm.Name, t, res.Stdout)
-		}
+	if err != nil {
+		return 0, "", err
 	}
-	return figure, err
+	if res, err := vm.Sh(ctx, fmt.Sprintf("journalctl -u sitevpn -o short-precise --no-pager --since @%.3f | head -40", t)); err == nil {
+		tb.Logf("%s: sitevpn's journal from the edit (at %.3f) on:\n%s", vm.Name, t, res.Stdout)
+	}
+	return took, apply, nil
 }
 
 // daemonRSS reads the resident memory of sitevpn's main process on vm.

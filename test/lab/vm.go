@@ -368,6 +368,23 @@ func (vm *VM) Exec(ctx context.Context, argv ...string) (Result, error) {
 	return res, nil
 }
 
+// ReadFile reads a guest file (up to 1 MiB) through the guest agent,
+// without starting a process in the guest.
+func (vm *VM) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	vm.agent.Lock()
+	defer vm.agent.Unlock()
+	q, err := dialQGA(ctx, vm.path("qga.sock"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: guest agent: %w", vm.Name, err)
+	}
+	defer q.Close()
+	b, err := q.readFile(path, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading %s: %w", vm.Name, path, err)
+	}
+	return b, nil
+}
+
 // Sh runs a shell script in the guest, like Exec.
 func (vm *VM) Sh(ctx context.Context, script string) (Result, error) {
 	return vm.Exec(ctx, "/bin/sh", "-c", script)

@@ -34,7 +34,6 @@ import (
 func TestLabVRF(t *testing.T) {
 	ctx := t.Context()
 	repo := repoDir(t)
-	deb := buildPackage(t, repo, t.TempDir(), "")
 	src, err := os.ReadFile(filepath.Join(repo, "examples/article/fleet.hcl"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,34 +43,8 @@ func TestLabVRF(t *testing.T) {
 		t.Fatal("testfleet.VRFVariant did not switch the example fleet to vrf")
 	}
 
-	l := ForTest(t)
-	internet := l.Segment("internet")
-	var gws []*gateway
-	for _, g := range []*gateway{{Name: "v1-1", Site: 1, N: 1}, {Name: "v2-1", Site: 2, N: 1}} {
-		vm, err := l.NewVM(g.Name, internet, l.Segment(fmt.Sprintf("sibling%d", g.Site)), l.Segment("lan-"+g.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.VM = vm
-		must(t, writeGatewayFiles(g, repo, deb))
-		must(t, vm.WriteFile("/root/stage/fleet.hcl", vrfFleet, 0o600))
-		gws = append(gws, g)
-	}
-	paris, berlin := gws[0], gws[1]
-	start := time.Now()
-	if err := l.Boot(ctx, 10*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
-		if _, err := vm.Sh(ctx, installScript); err != nil {
-			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
-			return fmt.Errorf("%s: %w\njournal:\n%s", vm.Name, err, j.Stdout)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("installing sitevpn: %v", err)
-	}
+	paris, berlin, start := bootPair(t, repo, vrfFleet)
+	gws := []*gateway{paris, berlin}
 
 	// tunnel is each side's interface to the other (the plan's names).
 	tunnel := map[*gateway]string{paris: "wg3", berlin: "wg1"}

@@ -1,0 +1,151 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLabLatency measures the HCL-edit-to-applied latency on a gateway
+// with the machine to itself: two gateways of the example fleet (netns
+// mode), v1-1 (paris) and v2-1 (berlin), installed from the .deb. Each
+// edit is renamed into place on v1-1 alone and timed there (guest time of
+// the rename to the daemon's "applied ... took=" line), then made on v2-1
+// too, as a rollout with Ansible's serial: 1 would; the next edit waits
+// until both applied it and the tunnel between them has its BGP session
+// Established again. Three kinds of edit, three times each:
+//
+//   - a site added (sydney.hcl: two tunnels created in the namespace,
+//     BIRD reconfigured);
+//   - that site removed (two tunnels deleted, BIRD reconfigured);
+//   - a BIRD-only change (BFD turned on, then off: every session restarts).
+//
+// It logs every sample with the daemon's journal (where the time goes)
+// and the medians; the figures go in the README by hand. Speed is not
+// asserted (a target belongs in a benchmark, and this one runs under
+// emulation); what fails it is an edit not applied within a minute, a
+// tunnel that does not come back, or a second apply that is not a no-op.
+func TestLabLatency(t *testing.T) {
+	ctx := t.Context()
+	repo := repoDir(t)
+	fleet, err := os.ReadFile(filepath.Join(repo, "examples/article/fleet.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sydney, err := os.ReadFile(filepath.Join(repo, "examples/article/lab-keys/sydney.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBFD := withLabBFD(t, fleet)
+
+	paris, berlin, start := bootPair(t, repo, nil)
+	gws := []*gateway{paris, berlin}
+
+	// The tunnel between the two: wg3 on v1-1, wg1 on v2-1 (the plan's
+	// names); the others lead to gateways not booted.
+	tunnel := map[*gateway]string{paris: "wg3", berlin: "wg1"}
+	established := func(ctx context.Context) error {
+		return eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
+			g := paris
+			if vm == berlin.VM {
+				g = berlin
+			}
+			return vm.WaitFor(ctx, 3*time.Minute, "BGP Established on "+tunnel[g], func(ctx context.Context) error {
+				_, err := vm.Sh(ctx, fmt.Sprintf("%s show protocols %s | grep -q Established", birdc, tunnel[g]))
+				return err
+			})
+		})
+	}
+	if err := established(ctx); err != nil {
+		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+	}
+	t.Logf("qemu start -> the tunnel's session Established on both: %s", since(start))
+
+	// edit makes one change on v1-1, times it, then makes it on v2-1 and
+	// waits for both to settle. An empty content removes the file.
+	samples := map[string][]time.Duration{}
+	var order []string
+	// on makes the change on g and waits until g applied it; it returns
+	// how long that took and the apply's own duration.
+	on := func(g *gateway, kind, name, content string) (time.Duration, string) {
+		t.Helper()
+		var at map[string]float64
+		var err error
+		if content == "" {
+			at, err = removeAt(ctx, g, name)
+		} else {
+			at, err = push(ctx, []*gateway{g}, name, content)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		took, apply, err := appliedLatency(ctx, t, g.VM, at[g.Name], time.Minute)
+		if err != nil {
+			t.Fatalf("%s on %s: %v\n%s", kind, g.Name, err, evidence(ctx, gws))
+		}
+		return took, apply
+	}
+	edit := func(kind, name, content string) {
+		t.Helper()
+		took, apply := on(paris, kind, name, content)
+		t.Logf("%s: edit -> applied on v1-1 %s (the apply: %s)", kind, took, apply)
+		if _, ok := samples[kind]; !ok {
+			order = append(order, kind)
+		}
+		samples[kind] = append(samples[kind], took)
+		on(berlin, kind, name, content)
+		if err := established(ctx); err != nil {
+			t.Fatalf("after %s: %v\n%s", kind, err, evidence(ctx, gws))
+		}
+	}
+	for range 3 {
+		edit("a site added (2 tunnels, BIRD)", "sydney.hcl", string(sydney))
+		edit("a site removed (2 tunnels, BIRD)", "sydney.hcl", "")
+		edit("BIRD only (BFD on)", "fleet.hcl", withBFD)
+		edit("BIRD only (BFD off)", "fleet.hcl", string(fleet))
+	}
+
+	for _, g := range gws {
+		res := mustSh(t, g.VM, "sitevpn apply </dev/null 2>&1")
+		if strings.TrimSpace(res.Stdout) != "no changes" {
+			t.Errorf("%s: a second apply after the edits is not a no-op:\n%s", g.Name, res.Stdout)
+		}
+	}
+	var sum strings.Builder
+	for _, kind := range order {
+		s := samples[kind]
+		fmt.Fprintf(&sum, "\n  %s: median %s, samples %s", kind, median(s), s)
+	}
+	t.Logf("HCL edit -> applied on v1-1 (2 VMs):%s", sum.String())
+}
+
+// removeAt removes /etc/sitevpn/name on g and returns the guest time of
+// the removal, as push does for a write.
+func removeAt(ctx context.Context, g *gateway, name string) (map[string]float64, error) {
+	res, err := g.VM.Sh(ctx, fmt.Sprintf("rm /etc/sitevpn/%s && %s", name, editTime))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := strconv.ParseFloat(strings.TrimSpace(res.Stdout), 64)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{g.VM.Name: ts}, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
