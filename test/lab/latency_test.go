@@ -21,7 +21,7 @@ import (
 // the rename to the daemon's "applied ... took=" line), then made on v2-1
 // too, as a rollout with Ansible's serial: 1 would; the next edit waits
 // until both applied it and the tunnel between them has its BGP session
-// Established again. Three kinds of edit, three times each:
+// Established again. Four kinds of edit, five times each:
 //
 //   - a site added (sydney.hcl: two tunnels created in the namespace,
 //     BIRD reconfigured);
@@ -106,7 +106,7 @@ func TestLabLatency(t *testing.T) {
 			t.Fatalf("after %s: %v\n%s", kind, err, evidence(ctx, gws))
 		}
 	}
-	for range 3 {
+	for range 5 {
 		edit("a site added (2 tunnels, BIRD)", "sydney.hcl", string(sydney))
 		edit("a site removed (2 tunnels, BIRD)", "sydney.hcl", "")
 		edit("BIRD only (BFD on)", "fleet.hcl", withBFD)
