@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -248,6 +249,36 @@ func TestInvalidBirdConfigIsNeverInstalled(t *testing.T) {
 	}
 	if snapshot(t, e.Root) != before || len(sys.calls) != n {
 		t.Errorf("a rejected BIRD configuration changed something: calls %v", sys.calls[n:])
+	}
+}
+
+// A candidate left by an apply killed while BIRD checked it is removed by
+// the next apply, even one with nothing to do.
+func TestLeftoverCandidateRemoved(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	var cand string
+	for _, f := range tree {
+		if strings.HasPrefix(f.Path, render.BirdDir+"/") {
+			cand = filepath.Join(e.Root, candidatePath(f.Path))
+		}
+	}
+	if err := os.WriteFile(cand, []byte("half written"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	n := len(sys.calls)
+	rep, err := e.Apply(context.Background(), g, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cand); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("leftover candidate %s: %v, want it removed", cand, err)
+	}
+	if rep.Changed() || len(sys.calls) != n {
+		t.Errorf("removing the leftover was reported as a change: %v, calls %v", rep.Actions, sys.calls[n:])
 	}
 }
 

@@ -21,6 +21,9 @@ import (
 // nothing the second time.
 func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (Report, error) {
 	var rep Report
+	if err := removeCandidates(e.Root, tree); err != nil {
+		return rep, err
+	}
 	have, err := e.have(ctx, tree)
 	if err != nil {
 		return rep, err
@@ -98,7 +101,7 @@ func (e *Engine) checkBird(ctx context.Context, tree render.Tree, names render.N
 			continue
 		}
 		f := *tree.Get(a.Target)
-		cand := e.path(filepath.Join(filepath.Dir(a.Target), "."+filepath.Base(a.Target)+".check"))
+		cand := e.path(candidatePath(a.Target))
 		uid, gid, err := owner(e.Root, f)
 		if err == nil {
 			err = writeScratch(cand, f.Content, f.Mode, uid, gid)
@@ -112,6 +115,25 @@ func (e *Engine) checkBird(ctx context.Context, tree render.Tree, names render.N
 		}
 		if err != nil {
 			return &StepError{Step: "check", Action: a, Err: err}
+		}
+	}
+	return nil
+}
+
+// candidatePath is where checkBird puts target's candidate.
+func candidatePath(target string) string {
+	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".check")
+}
+
+// removeCandidates removes the candidates an apply killed while BIRD
+// checked them left behind.
+func removeCandidates(root string, tree render.Tree) error {
+	for _, f := range tree {
+		if !strings.HasPrefix(f.Path, render.BirdDir+"/") {
+			continue
+		}
+		if err := removeFile(root, candidatePath(f.Path)); err != nil {
+			return fmt.Errorf("apply: removing a leftover candidate: %w", err)
 		}
 	}
 	return nil
