@@ -23,9 +23,9 @@ type Kernel interface {
 	// by an interrupted create), every other wg<N> link of the private
 	// namespace, and q's LAN interfaces.
 	Observe(ctx context.Context, q Query) (KernelState, error)
-	// CreateTunnel creates t's link in the main namespace, configures it
-	// (private key, ListenPort, its one peer, MTU), moves it into the
-	// private namespace, adds its transit addresses and sets it up.
+	// CreateTunnel creates t's link in the private namespace with its UDP
+	// socket in the main one, configures it (private key, ListenPort, its
+	// one peer, MTU), adds its transit addresses and sets it up.
 	CreateTunnel(ctx context.Context, t plan.Tunnel) error
 	// DeleteTunnel deletes a tunnel link, from the private namespace or
 	// (inMain) from the main one.

@@ -4,11 +4,13 @@
 //
 // Two modes, chosen at New:
 //
-//   - netns: sitevpn owns the tunnel links. Each one is created in the main
-//     namespace, so that its UDP socket stays there for good, configured
-//     there, and only then moved into the private namespace, where it gets
-//     its transit addresses and is set up. Every later change (MTU,
-//     addresses, WireGuard settings) is made inside the private namespace.
+//   - netns: sitevpn owns the tunnel links. Each one is asked for from the
+//     main namespace and made directly in the private one (IFLA_NET_NS_FD):
+//     WireGuard binds its UDP socket in the namespace the request came
+//     from, so the socket stays in main for good while the link never
+//     appears there. It is configured, gets its transit addresses and is
+//     set up inside the private namespace, as is every later change (MTU,
+//     addresses, WireGuard settings).
 //   - vrf: networkd creates the devices from .netdev files; everything is in
 //     the main namespace and only ConfigureDevice, SetPeer, RemovePeer and
 //     Observe are meant to be used.
