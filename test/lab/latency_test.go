@@ -32,7 +32,9 @@ import (
 // and the medians; the figures go in the README by hand. Speed is not
 // asserted (a target belongs in a benchmark, and this one runs under
 // emulation); what fails it is an edit not applied within a minute, a
-// tunnel that does not come back, or a second apply that is not a no-op.
+// tunnel that does not come back, a packet lost by a 10 ms ping across the
+// tunnel between the two (no edit touches it), or a second apply that is
+// not a no-op.
 func TestLabLatency(t *testing.T) {
 	ctx := t.Context()
 	repo := repoDir(t)
@@ -68,6 +70,18 @@ func TestLabLatency(t *testing.T) {
 		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
 	}
 	t.Logf("qemu start -> the tunnel's session Established on both: %s", since(start))
+
+	// A 10 ms ping across the tunnel between the two, transit address to
+	// transit address (wg1 on v2-1 to wg3 on v1-1), for the whole run: no
+	// edit touches that tunnel, so none may cost it a packet. It runs on
+	// v2-1, so v1-1, where edits are timed, only answers it.
+	stream, err := startPingIn(ctx, berlin.VM, "ip netns exec private", "v2-1 wg1", "2001:db8:ff::3", "2001:db8:ff::2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.waitReplies(ctx, 0, 100, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	// edit makes one change on v1-1, times it, then makes it on v2-1 and
 	// waits for both to settle. An empty content removes the file.
@@ -106,13 +120,22 @@ func TestLabLatency(t *testing.T) {
 			t.Fatalf("after %s: %v\n%s", kind, err, evidence(ctx, gws))
 		}
 	}
-	for range 5 {
+	const rounds = 5
+	for range rounds {
 		edit("a site added (2 tunnels, BIRD)", "sydney.hcl", string(sydney))
 		edit("a site removed (2 tunnels, BIRD)", "sydney.hcl", "")
 		edit("BIRD only (BFD on)", "fleet.hcl", withBFD)
 		edit("BIRD only (BFD off)", "fleet.hcl", string(fleet))
 	}
 
+	ps, err := stream.stop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the unchanged tunnel during the %d edits: %d lost of %d (longest gap %s)", 4*rounds, ps.lost, ps.sent, ps.gap.Round(time.Millisecond))
+	if ps.lost != 0 {
+		t.Errorf("the tunnel between v1-1 and v2-1 lost %d packets of %d while other tunnels and BIRD were changed", ps.lost, ps.sent)
+	}
 	for _, g := range gws {
 		res := mustSh(t, g.VM, "sitevpn apply </dev/null 2>&1")
 		if strings.TrimSpace(res.Stdout) != "no changes" {
