@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,11 +152,7 @@ func TestLabLatency(t *testing.T) {
 // removeAt removes /etc/sitevpn/name on g and returns the guest time of
 // the removal, as push does for a write.
 func removeAt(ctx context.Context, g *gateway, name string) (map[string]float64, error) {
-	res, err := g.VM.Sh(ctx, fmt.Sprintf("rm /etc/sitevpn/%s && %s", name, editTime))
-	if err != nil {
-		return nil, err
-	}
-	ts, err := strconv.ParseFloat(strings.TrimSpace(res.Stdout), 64)
+	ts, err := editAt(ctx, g.VM, "rm /etc/sitevpn/"+name)
 	if err != nil {
 		return nil, err
 	}
