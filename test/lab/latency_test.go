@@ -82,30 +82,33 @@ func TestLabLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// edit makes one change on v1-1, times it, then makes it on v2-1 and
-	// waits for both to settle. An empty content removes the file.
 	samples := map[string][]time.Duration{}
 	var order []string
-	// on makes the change on g and waits until g applied it; it returns
-	// how long that took and the apply's own duration.
+	// on makes the change on g (an empty content removes the file) and
+	// waits until g applied it; it returns how long that took and the
+	// apply's own duration.
 	on := func(g *gateway, kind, name, content string) (time.Duration, string) {
 		t.Helper()
-		var at map[string]float64
+		var at float64
 		var err error
 		if content == "" {
-			at, err = removeAt(ctx, g, name)
+			at, err = editAt(ctx, g.VM, "rm /etc/sitevpn/"+name)
 		} else {
-			at, err = push(ctx, []*gateway{g}, name, content)
+			var ats map[string]float64
+			ats, err = push(ctx, []*gateway{g}, name, content)
+			at = ats[g.Name]
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		took, apply, err := appliedLatency(ctx, t, g.VM, at[g.Name], time.Minute)
+		took, apply, err := appliedLatency(ctx, t, g.VM, at, time.Minute)
 		if err != nil {
 			t.Fatalf("%s on %s: %v\n%s", kind, g.Name, err, evidence(ctx, gws))
 		}
 		return took, apply
 	}
+	// edit makes one change on v1-1, times it, then makes it on v2-1 and
+	// waits for both to settle.
 	edit := func(kind, name, content string) {
 		t.Helper()
 		took, apply := on(paris, kind, name, content)
@@ -147,16 +150,6 @@ func TestLabLatency(t *testing.T) {
 		fmt.Fprintf(&sum, "\n  %s: median %s, samples %s", kind, median(s), s)
 	}
 	t.Logf("HCL edit -> applied on v1-1 (2 VMs):%s", sum.String())
-}
-
-// removeAt removes /etc/sitevpn/name on g and returns the guest time of
-// the removal, as push does for a write.
-func removeAt(ctx context.Context, g *gateway, name string) (map[string]float64, error) {
-	ts, err := editAt(ctx, g.VM, "rm /etc/sitevpn/"+name)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]float64{g.VM.Name: ts}, nil
 }
 
 func median(ds []time.Duration) time.Duration {
