@@ -5,6 +5,8 @@ SHELL := /bin/bash
 GO      ?= go
 OUT     ?= out
 GATEWAYS = v1-1 v1-2 v2-1 v2-2 v3-1 v3-2
+# Where packages are built and pinned tools (nfpm, staticcheck) installed.
+DIST    ?= dist
 
 .PHONY: all build example deps test test-privileged fuzz bench check
 
@@ -13,13 +15,15 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -o sitevpn ./cmd/sitevpn
 
-# The main job: every file each gateway of the article's fleet gets.
+# The main job: every file each gateway of the article's fleet gets, then
+# v1-1's plan against an empty root: what a fresh gateway would get.
 example: build
 	@for g in $(GATEWAYS); do \
 		./sitevpn --config examples/article --gateway $$g render --out $(OUT)/$$g >/dev/null || exit 1; \
 		echo "$(OUT)/$$g: $$(find $(OUT)/$$g -type f | wc -l) files"; \
 	done
-	./sitevpn --config examples/article --gateway v1-1 --root $(OUT)/v1-1 plan
+	@rm -rf $(OUT)/empty-root && mkdir -p $(OUT)/empty-root
+	./sitevpn --config examples/article --gateway v1-1 --root $(OUT)/empty-root plan
 
 # The real tools the tests check rendered files with (bird -p,
 # systemd-analyze verify), iproute2 and dbus for the privileged tests.
@@ -33,14 +37,35 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# staticcheck, pinned, installed like nfpm (package) from the Go module proxy.
+STATICCHECK_VERSION = v0.8.2
+STATICCHECK         = $(DIST)/tools/staticcheck-$(STATICCHECK_VERSION)
+
+$(STATICCHECK):
+	mkdir -p $(DIST)/tools
+	GOBIN=$(abspath $(DIST)/tools) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(DIST)/tools/staticcheck $@
+
 # Tier 1: pure and fast, no root. The real tools must be there.
-test: deps
+test: deps $(STATICCHECK)
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags lab ./test/lab/ ./internal/link/
 	SITEVPN_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+
+# go test -v, short: the RUN lines, the results, and under each skipped or
+# failed test (subtests too) the lines it logged, so its reason is shown.
+VERBOSE_FILTER = awk '\
+	/^=== (RUN|CONT|NAME|PAUSE) / { cur = $$3 } \
+	/^=== RUN/ { print; next } \
+	/^ *--- (SKIP|FAIL): / { print; printf "%s", out[$$3]; delete out[$$3]; next } \
+	/^ *--- / { print; next } \
+	/^(PASS|FAIL|ok|panic)/ { print; next } \
+	/^    / { if (cur != "") out[cur] = out[cur] $$0 "\n" }'
 
 # Tier 2: network namespaces, netlink and a real BIRD on this host (root).
 test-privileged: deps
-	SITEVPN_PRIVILEGED=1 $(GO) test -count=1 -run 'Integration' -v ./... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit $${PIPESTATUS[0]}
+	SITEVPN_PRIVILEGED=1 $(GO) test -count=1 -run 'Integration' -v ./... 2>&1 | $(VERBOSE_FILTER) ; exit $${PIPESTATUS[0]}
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadValidate -fuzztime 60s ./internal/validate
@@ -48,6 +73,9 @@ fuzz:
 bench:
 	./bench/run
 
+# Every tier, what .ci/run runs: 15 minutes on an idle 2-core machine with
+# the lab image cached, up to about 46 on a fresh machine that builds the
+# lab image under load.
 check: test test-privileged fuzz package-test lab
 
 # Packages: dist/sitevpn_<version>_amd64.deb and dist/sitevpn-<version>.x86_64.rpm
@@ -56,7 +84,6 @@ check: test test-privileged fuzz package-test lab
 # rewritten, never read from a previous build in ./dist. nfpm is installed, pinned, from the Go module proxy
 # (v2.46 and later need a module the proxy here refuses).
 NFPM_VERSION = v2.45.0
-DIST        ?= dist
 NFPM         = $(DIST)/tools/nfpm-$(NFPM_VERSION)
 PKG_VERSION  = $(shell packaging/version.sh)
 SITEVPN_MAINTAINER ?= sitevpn maintainers <sitevpn@example.org>
@@ -105,8 +132,8 @@ lab-package:
 # and scenarios with their figures), TestLabVRF (vrf mode on real
 # networkd), TestLabLatency (HCL edit to applied, on two gateways),
 # TestLabIntegration (internal/link's tests on a kernel with WireGuard).
-# One package at a time: each boots its VMs. About 14 minutes on this
-# 2-core machine with the image cached (+2 minutes to build it).
+# One package at a time: each boots its VMs. Most of `make check`'s time
+# (see there); test/lab/README.md has the figures per test.
 .PHONY: lab
 lab:
 	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabIntegration)$$' -v -timeout 40m ./test/lab/ ./internal/link/

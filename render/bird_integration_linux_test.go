@@ -113,7 +113,7 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 
 	t.Run("OtherSessionsDown", func(t *testing.T) {
 		for _, g := range []*nsGateway{paris, berlin} {
-			ps, err := g.client.Protocols(ctx)
+			ps, err := g.client.ProtocolDetails(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 		since := map[*nsGateway]time.Time{}
 		configured := time.Now()
 		for _, g := range []*nsGateway{paris, berlin} {
-			d, err := g.client.ProtocolDetail(ctx, g.tunnel.Interface)
+			d, err := protocolDetail(ctx, g.client, g.tunnel.Interface)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +296,7 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 		}
 		for _, g := range []*nsGateway{paris, berlin} {
 			pollUntil(ctx, t, g.name+"'s BFD session Up", func() error { return bfdUp(ctx, g) })
-			d, err := g.client.ProtocolDetail(ctx, g.tunnel.Interface)
+			d, err := protocolDetail(ctx, g.client, g.tunnel.Interface)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,7 +321,7 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 			t.Fatal(err)
 		}
 		resumed := time.Now()
-		d, err := berlin.client.ProtocolDetail(ctx, berlin.tunnel.Interface)
+		d, err := protocolDetail(ctx, berlin.client, berlin.tunnel.Interface)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -574,7 +574,7 @@ func (g *nsGateway) dump(t *testing.T) {
 // established with these route counts per channel.
 func wantSessionRoutes(ctx context.Context, g *nsGateway, imp6, exp6, imp4, exp4 uint32) error {
 	name := g.tunnel.Interface
-	d, err := g.client.ProtocolDetail(ctx, name)
+	d, err := protocolDetail(ctx, g.client, name)
 	if err != nil {
 		return err
 	}
@@ -814,4 +814,18 @@ func nsRun(t *testing.T, name string, args ...string) {
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 	}
+}
+
+// protocolDetail returns the protocol called name from "show protocols all".
+func protocolDetail(ctx context.Context, c *bird.Client, name string) (*bird.ProtocolDetail, error) {
+	ds, err := c.ProtocolDetails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].Name == name {
+			return &ds[i], nil
+		}
+	}
+	return nil, fmt.Errorf("BIRD runs no protocol %s", name)
 }

@@ -26,11 +26,10 @@ import (
 type Client struct {
 	path string
 
-	mu      sync.Mutex
-	conn    net.Conn // nil: not connected, dial on next call
-	r       *bufio.Reader
-	version string
-	closed  bool
+	mu     sync.Mutex
+	conn   net.Conn // nil: not connected, dial on next call
+	r      *bufio.Reader
+	closed bool
 }
 
 // Dial connects to the control socket at path (for sitevpn the one given
@@ -46,7 +45,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 }
 
 // Close closes the connection, after the call in progress if there is
-// one. Calls after Close return an error matching ErrClosed.
+// one. Calls after Close fail.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -60,14 +59,6 @@ func (c *Client) Close() error {
 	err := c.conn.Close()
 	c.conn, c.r = nil, nil
 	return err
-}
-
-// Version returns the version BIRD announced in its greeting on the
-// current (or last) connection, such as "2.0.12".
-func (c *Client) Version() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.version
 }
 
 // Raw sends one command, exactly as it would be typed into birdc, and
@@ -94,7 +85,7 @@ func (c *Client) call(ctx context.Context, cmd string) ([]Line, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, &OpError{Op: cmd, Err: ErrClosed}
+		return nil, &OpError{Op: cmd, Err: errClosed}
 	}
 	reused := c.conn != nil
 	if !reused {
@@ -146,19 +137,16 @@ func (c *Client) connect(ctx context.Context) error {
 }
 
 // greeting checks the hello BIRD sends on connect ("0001 BIRD 2.0.12
-// ready.") and keeps the version. A restricted or refusing server answers
-// with something else, which is reported as it is.
+// ready."). A restricted or refusing server answers with something else,
+// which is reported as it is.
 func (c *Client) greeting(lines []Line) error {
 	fin := lines[len(lines)-1]
 	if fin.IsError() {
 		return &ReplyError{Code: fin.Code, Message: fin.Text}
 	}
-	if fin.Code != CodeWelcome {
+	if fin.Code != codeWelcome {
 		return fmt.Errorf("%w: unexpected greeting %q", errMalformed, fin.String())
 	}
-	v := strings.TrimPrefix(fin.Text, "BIRD ")
-	v = strings.TrimSuffix(v, " ready.")
-	c.version = v
 	return nil
 }
 

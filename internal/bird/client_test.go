@@ -13,9 +13,9 @@ import (
 )
 
 func TestDial(t *testing.T) {
-	c, _ := dialFake(t, answer("0000 \n"))
-	if v := c.Version(); v != "2.0.12" {
-		t.Errorf("Version = %q, want 2.0.12", v)
+	c, f := dialFake(t, answer("0000 \n"))
+	if _, err := c.Raw(testContext(t), "show status"); err != nil || f.connections() != 1 {
+		t.Errorf("a call after Dial: %v, over %d connections", err, f.connections())
 	}
 }
 
@@ -31,7 +31,7 @@ func TestDialErrors(t *testing.T) {
 		f := startFake(t, "8007 Access denied\n", answer("0000 \n"))
 		_, err := Dial(testContext(t), f.path)
 		var re *ReplyError
-		if !errors.As(err, &re) || re.Code != CodeAccessDenied || re.Message != "Access denied" {
+		if !errors.As(err, &re) || re.Code != codeAccessDenied || re.Message != "Access denied" {
 			t.Errorf("err = %v, want a ReplyError 8007", err)
 		}
 	})
@@ -72,7 +72,7 @@ func TestRaw(t *testing.T) {
 	// OpError naming the command; the connection stays in use.
 	lines, err = c.Raw(ctx, `show protocols "nomat*"`)
 	var re *ReplyError
-	if !errors.As(err, &re) || re.Code != CodeNoProtocolsMatch || re.Message != "No protocols match" {
+	if !errors.As(err, &re) || re.Code != codeNoProtocolsMatch || re.Message != "No protocols match" {
 		t.Fatalf("err = %v, want ReplyError 8003", err)
 	}
 	if want := `bird: show protocols "nomat*": No protocols match (8003)`; err.Error() != want {
@@ -103,7 +103,7 @@ func TestRawRejectsLineBreaks(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	c, f := dialFake(t, func(cmd string) (string, error) {
-		if cmd == "show protocols" {
+		if cmd == "show protocols all" {
 			// Half a reply, then nothing: a BIRD stuck in a long output.
 			return "2002-Name       Proto      Table      State  Since         Info\n", nil
 		}
@@ -113,13 +113,13 @@ func TestDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Protocols(ctx)
+	_, err := c.ProtocolDetails(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want DeadlineExceeded", err)
 	}
 	var oe *OpError
-	if !errors.As(err, &oe) || oe.Op != "show protocols" {
-		t.Errorf("err = %#v, want an OpError for show protocols", err)
+	if !errors.As(err, &oe) || oe.Op != "show protocols all" {
+		t.Errorf("err = %#v, want an OpError for show protocols all", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("returned after %v", d)
@@ -150,7 +150,7 @@ func TestCancel(t *testing.T) {
 		<-got
 		cancel()
 	}()
-	_, err := c.Status(ctx)
+	_, err := c.reconfiguring(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want Canceled", err)
 	}
@@ -182,16 +182,16 @@ func TestHangUp(t *testing.T) {
 		}
 		return testdata(t, "show-status"), nil
 	})
-	_, err := c.Status(testContext(t))
+	_, err := c.reconfiguring(testContext(t))
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("err = %v, want ErrUnexpectedEOF", err)
 	}
-	s, err := c.Status(testContext(t))
+	busy, err := c.reconfiguring(testContext(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Version != "2.0.12" || f.connections() != 2 {
-		t.Errorf("status %+v over %d connections", s, f.connections())
+	if busy || f.connections() != 2 {
+		t.Errorf("reconfiguring %v over %d connections", busy, f.connections())
 	}
 }
 
@@ -201,7 +201,7 @@ func TestIdleConnectionClosedByBIRD(t *testing.T) {
 	c, f := dialFake(t, func(cmd string) (string, error) {
 		return testdata(t, "show-status"), errHangUp
 	})
-	if _, err := c.Status(testContext(t)); err != nil {
+	if _, err := c.reconfiguring(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -209,7 +209,7 @@ func TestIdleConnectionClosedByBIRD(t *testing.T) {
 	case <-testContext(t).Done():
 		t.Fatal("the fake did not hang up")
 	}
-	if _, err := c.Status(testContext(t)); err != nil {
+	if _, err := c.reconfiguring(testContext(t)); err != nil {
 		t.Fatalf("after BIRD closed the idle connection: %v", err)
 	}
 	if n, cmds := f.connections(), f.commands(); n != 2 || len(cmds) != 2 {
@@ -225,8 +225,8 @@ func TestClose(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.Raw(testContext(t), "show status"); !errors.Is(err, ErrClosed) {
-		t.Errorf("err = %v, want ErrClosed", err)
+	if _, err := c.Raw(testContext(t), "show status"); !errors.Is(err, errClosed) {
+		t.Errorf("err = %v, want errClosed", err)
 	}
 }
 

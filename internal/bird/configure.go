@@ -15,18 +15,18 @@ const (
 	// Reconfigured: BIRD runs the new configuration. Protocols whose
 	// configuration did not change, and those BIRD could change in place,
 	// kept running.
-	Reconfigured ConfigureResult = CodeReconfigured
+	Reconfigured ConfigureResult = codeReconfigured
 
 	// ReconfigurationInProgress: the configuration is accepted but some
 	// protocol has to stop or restart first (a changed BGP session option
-	// restarts that session); BIRD finishes on its own. Status reports
-	// Reconfiguring until it has.
-	ReconfigurationInProgress ConfigureResult = CodeReconfigurationProgress
+	// restarts that session); BIRD finishes on its own. "show status"
+	// says "Reconfiguration in progress" until it has.
+	ReconfigurationInProgress ConfigureResult = codeReconfigurationProgress
 
 	// ReconfigurationQueued: an earlier reconfiguration is still in
 	// progress; this configuration is applied when it ends, replacing any
 	// configuration queued before.
-	ReconfigurationQueued ConfigureResult = CodeReconfigurationQueued
+	ReconfigurationQueued ConfigureResult = codeReconfigurationQueued
 )
 
 func (r ConfigureResult) String() string {
@@ -41,7 +41,7 @@ func (r ConfigureResult) String() string {
 	return fmt.Sprintf("ConfigureResult(%d)", int(r))
 }
 
-// ConfigureCheck asks BIRD to parse the configuration file at path without
+// configureCheck asks BIRD to parse the configuration file at path without
 // using it ("configure check"). An invalid file gives a *ConfigError with
 // BIRD's file:line:column and message. path must be absolute, since BIRD
 // would resolve a relative one against its own working directory; an empty
@@ -50,7 +50,7 @@ func (r ConfigureResult) String() string {
 // BIRD reads the file itself, with its own privileges: a file it cannot
 // read (bird2's unit drops to user bird) fails here as it would on
 // Configure.
-func (c *Client) ConfigureCheck(ctx context.Context, path string) error {
+func (c *Client) configureCheck(ctx context.Context, path string) error {
 	cmd, err := configureCommand("configure check", path)
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ func (c *Client) ConfigureCheck(ctx context.Context, path string) error {
 	if err != nil {
 		return configError(err)
 	}
-	if fin := lines[len(lines)-1]; fin.Code != CodeConfigurationOK {
+	if fin := lines[len(lines)-1]; fin.Code != codeConfigurationOK {
 		return &OpError{Op: cmd, Err: fmt.Errorf("%w: unexpected reply %q", errMalformed, fin.String())}
 	}
 	return nil
@@ -73,7 +73,7 @@ func (c *Client) ConfigureCheck(ctx context.Context, path string) error {
 // ignores filter changes and would leave routes that the new filters reject.
 //
 // An invalid file gives a *ConfigError and BIRD keeps running the old
-// configuration. path follows the rules of ConfigureCheck.
+// configuration. path follows the rules of configureCheck.
 //
 // BIRD does not remember path: "birdc configure", SIGHUP and bird.service's
 // reload read the file given with -c again. Keep both the same.
@@ -87,10 +87,10 @@ func (c *Client) Configure(ctx context.Context, path string) (ConfigureResult, e
 		return 0, configError(err)
 	}
 	switch fin := lines[len(lines)-1]; fin.Code {
-	case CodeReconfigured, CodeReconfigurationProgress, CodeReconfigurationQueued:
+	case codeReconfigured, codeReconfigurationProgress, codeReconfigurationQueued:
 		return ConfigureResult(fin.Code), nil
-	case CodeReconfigurationIgnored:
-		return 0, &OpError{Op: cmd, Err: ErrShuttingDown}
+	case codeReconfigurationIgnored:
+		return 0, &OpError{Op: cmd, Err: errShuttingDown}
 	default:
 		return 0, &OpError{Op: cmd, Err: fmt.Errorf("%w: unexpected reply %q", errMalformed, fin.String())}
 	}
@@ -118,7 +118,7 @@ func configureCommand(verb, path string) (string, error) {
 func configError(err error) error {
 	var oe *OpError
 	var re *ReplyError
-	if errors.As(err, &oe) && errors.As(err, &re) && re.Code == CodeConfigurationError {
+	if errors.As(err, &oe) && errors.As(err, &re) && re.Code == codeConfigurationError {
 		return &OpError{Op: oe.Op, Err: parseConfigError(re)}
 	}
 	return err

@@ -15,14 +15,14 @@ func TestConfigureCheck(t *testing.T) {
 	}))
 	ctx := testContext(t)
 
-	if err := c.ConfigureCheck(ctx, "/etc/bird/a-good.conf"); err != nil {
+	if err := c.configureCheck(ctx, "/etc/bird/a-good.conf"); err != nil {
 		t.Errorf("valid: %v", err)
 	}
-	if err := c.ConfigureCheck(ctx, ""); err != nil {
+	if err := c.configureCheck(ctx, ""); err != nil {
 		t.Errorf("BIRD's own file: %v", err)
 	}
 
-	err := c.ConfigureCheck(ctx, "/etc/bird/a-bad.conf")
+	err := c.configureCheck(ctx, "/etc/bird/a-bad.conf")
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want a ConfigError", err)
@@ -35,11 +35,11 @@ func TestConfigureCheck(t *testing.T) {
 		t.Errorf("message %q\nwant    %q", err, s)
 	}
 	var re *ReplyError
-	if !errors.As(err, &re) || re.Code != CodeConfigurationError {
+	if !errors.As(err, &re) || re.Code != codeConfigurationError {
 		t.Errorf("does not unwrap to the 8002 reply: %v", err)
 	}
 
-	err = c.ConfigureCheck(ctx, "/etc/bird/missing.conf")
+	err = c.configureCheck(ctx, "/etc/bird/missing.conf")
 	if !errors.As(err, &ce) || ce.File != "/etc/bird/missing.conf" || ce.Line != 0 || ce.Message != "No such file or directory" {
 		t.Errorf("missing file: %#v", err)
 	}
@@ -61,7 +61,7 @@ func TestConfigure(t *testing.T) {
 		{testdata(t, "configure-reconfigured"), Reconfigured, nil},
 		{testdata(t, "configure-in-progress"), ReconfigurationInProgress, nil},
 		{testdata(t, "configure-queued"), ReconfigurationQueued, nil},
-		{"0002-Reading configuration from /etc/bird/a.conf\n0006 Reconfiguration ignored, shutting down\n", 0, ErrShuttingDown},
+		{"0002-Reading configuration from /etc/bird/a.conf\n0006 Reconfiguration ignored, shutting down\n", 0, errShuttingDown},
 		{"0002-Reading configuration from /etc/bird/a.conf\n0020 Configuration OK\n", 0, errMalformed},
 		{testdata(t, "configure-check-syntax-error"), 0, new(ConfigError)},
 	} {
@@ -114,8 +114,8 @@ func TestConfigureRejectsPaths(t *testing.T) {
 		if _, err := c.Configure(testContext(t), p); err == nil {
 			t.Errorf("Configure(%q) succeeded", p)
 		}
-		if err := c.ConfigureCheck(testContext(t), p); err == nil {
-			t.Errorf("ConfigureCheck(%q) succeeded", p)
+		if err := c.configureCheck(testContext(t), p); err == nil {
+			t.Errorf("configureCheck(%q) succeeded", p)
 		}
 	}
 	if cmds := f.commands(); len(cmds) != 0 {

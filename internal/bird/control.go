@@ -36,7 +36,7 @@ func (c Control) Check(ctx context.Context, socket, path string) error {
 		cancel()
 		if err == nil {
 			defer cl.Close()
-			return cl.ConfigureCheck(ctx, path)
+			return cl.configureCheck(ctx, path)
 		}
 		if ctx.Err() != nil {
 			return err
@@ -67,5 +67,5 @@ func (c Control) Configure(ctx context.Context, socket, conf string) error {
 	if _, err := cl.Configure(ctx, conf); err != nil {
 		return err
 	}
-	return cl.WaitReconfigured(ctx)
+	return cl.waitReconfigured(ctx)
 }

@@ -2,7 +2,6 @@ package bird
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -93,38 +92,6 @@ func (d *ProtocolDetail) Channel(name string) *Channel {
 	return nil
 }
 
-// ProtocolDetail returns the details of the protocol called name ("show
-// protocols all NAME"). When BIRD runs no protocol of that name (such as a
-// session whose configuration is not applied yet) the error matches
-// ErrNoProtocol, and unwraps to BIRD's reply: 9001 when the name is no
-// symbol at all (BIRD checks it while parsing the command), 9002 when it
-// names something else.
-func (c *Client) ProtocolDetail(ctx context.Context, name string) (*ProtocolDetail, error) {
-	sym, err := symbol(name)
-	if err != nil {
-		return nil, &OpError{Op: "show protocols all " + name, Err: err}
-	}
-	cmd := "show protocols all " + sym
-	lines, err := c.call(ctx, cmd)
-	var re *ReplyError
-	if errors.As(err, &re) && (re.Code == CodeParseError || re.Code == CodeInvalidSymbol) {
-		// The command is well formed whatever the name, so a parse error
-		// can only be about the name.
-		return nil, &OpError{Op: cmd, Err: fmt.Errorf("%w %q: %w", ErrNoProtocol, name, re)}
-	}
-	if err != nil {
-		return nil, err
-	}
-	ds, err := parseProtocolDetails(lines, time.Now())
-	if err == nil && len(ds) != 1 {
-		err = fmt.Errorf("%w: %d protocols in reply, want 1", errMalformed, len(ds))
-	}
-	if err != nil {
-		return nil, &OpError{Op: cmd, Err: err}
-	}
-	return &ds[0], nil
-}
-
 // ProtocolDetails returns the details of every protocol ("show protocols
 // all"), which costs one round trip however many sessions there are.
 func (c *Client) ProtocolDetails(ctx context.Context) ([]ProtocolDetail, error) {
@@ -143,24 +110,6 @@ func (c *Client) ProtocolDetails(ctx context.Context) ([]ProtocolDetail, error) 
 	return ds, nil
 }
 
-// symbol writes a protocol name as a BIRD symbol in apostrophes, which is
-// how a name that is also a keyword, or has '-', '.' or ':' in it, is
-// written (conf/cf-lex.l). A name outside that alphabet cannot be a
-// protocol's, and an unquoted one would be read as a pattern or a keyword.
-func symbol(name string) (string, error) {
-	if name == "" {
-		return "", errors.New("empty protocol name")
-	}
-	for _, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			r == '_' || r == '-' || r == '.' || r == ':'
-		if !ok {
-			return "", fmt.Errorf("protocol name %q: BIRD symbols have only letters, digits and _ - . :", name)
-		}
-	}
-	return "'" + name + "'", nil
-}
-
 // parseProtocolDetails reads a "show protocols all" reply: each protocol is a
 // 1002 row followed by 1006 lines, indented by two spaces for the protocol,
 // four for the items of a section (BGP, a channel), and more for tables
@@ -175,7 +124,7 @@ func parseProtocolDetails(lines []Line, now time.Time) ([]ProtocolDetail, error)
 	)
 	for _, l := range lines {
 		switch l.Code {
-		case CodeProtocolList:
+		case codeProtocolList:
 			p, err := parseProtocolRow(l.Text, now)
 			if err != nil {
 				return nil, err
@@ -183,7 +132,7 @@ func parseProtocolDetails(lines []Line, now time.Time) ([]ProtocolDetail, error)
 			ds = append(ds, ProtocolDetail{Protocol: p})
 			d, ch = &ds[len(ds)-1], nil
 			continue
-		case CodeProtocolDetails:
+		case codeProtocolDetails:
 		default:
 			continue
 		}

@@ -9,12 +9,8 @@ import (
 )
 
 func TestProtocolDetail(t *testing.T) {
-	c, f := dialFake(t, replay(t, map[string]string{
-		"show protocols all 'wg2'":    "show-protocols-all-wg2",
-		"show protocols all 'nosuch'": "show-protocols-nosuch",
-	}))
-	ctx := testContext(t)
-	d, err := c.ProtocolDetail(ctx, "wg2")
+	c, _ := dialFake(t, replay(t, map[string]string{"show protocols all": "show-protocols-all-wg2"}))
+	d, err := detailOf(testContext(t), c, "wg2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,42 +56,14 @@ func TestProtocolDetail(t *testing.T) {
 		t.Errorf("Channel(mpls) = %+v", ch)
 	}
 
-	// BIRD rejects an unknown name while parsing the command.
-	_, err = c.ProtocolDetail(ctx, "nosuch")
-	var re *ReplyError
-	if !errors.Is(err, ErrNoProtocol) || !errors.As(err, &re) || re.Code != CodeParseError {
-		t.Errorf("unknown: err = %v, want ErrNoProtocol and a %d reply", err, CodeParseError)
-	}
-	want := `bird: show protocols all 'nosuch': no such protocol "nosuch": ` +
-		"syntax error, unexpected CF_SYM_UNDEFINED, expecting END or CF_SYM_KNOWN or TEXT (9001)"
-	if err.Error() != want {
-		t.Errorf("message %q\nwant    %q", err, want)
-	}
-
-	// Names that cannot be BIRD symbols are not sent; the others are sent
-	// in apostrophes, so keywords and '-' are names too.
-	for _, name := range []string{"", "wg 2", `"wg*"`, "wg2'", "all\nshutdown"} {
-		if _, err := c.ProtocolDetail(ctx, name); err == nil {
-			t.Errorf("ProtocolDetail(%q) succeeded", name)
-		}
-	}
-	if got, want := f.commands(), []string{"show protocols all 'wg2'", "show protocols all 'nosuch'"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("sent %q, want %q", got, want)
-	}
-	if s, _ := symbol("wg-tokyo.2:x"); s != "'wg-tokyo.2:x'" {
-		t.Errorf("symbol = %s", s)
-	}
 }
 
 func TestProtocolDetailDown(t *testing.T) {
-	c, _ := dialFake(t, replay(t, map[string]string{
-		"show protocols all 'wg2'": "show-protocols-all-disabled",
-		"show protocols all 'wg1'": "show-protocols-all-peer-down",
-	}))
 	ctx := testContext(t)
 
 	// Disabled here: the protocol is down, its channels too, no counts.
-	d, err := c.ProtocolDetail(ctx, "wg2")
+	c, _ := dialFake(t, replay(t, map[string]string{"show protocols all": "show-protocols-all-disabled"}))
+	d, err := detailOf(ctx, c, "wg2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +76,8 @@ func TestProtocolDetailDown(t *testing.T) {
 	}
 
 	// Disabled at the peer: reconnecting, and why it went down.
-	d, err = c.ProtocolDetail(ctx, "wg1")
+	c, _ = dialFake(t, replay(t, map[string]string{"show protocols all": "show-protocols-all-peer-down"}))
+	d, err = detailOf(ctx, c, "wg1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,22 +147,9 @@ func TestProtocolDetailsTwoTunnels(t *testing.T) {
 	}
 }
 
-func TestProtocolDetailNotAProtocol(t *testing.T) {
-	// A symbol of another kind: BIRD parses the command, then refuses it.
-	c, _ := dialFake(t, answer("9002 master6 is not a protocol\n"))
-	_, err := c.ProtocolDetail(testContext(t), "master6")
-	if !errors.Is(err, ErrNoProtocol) {
-		t.Errorf("err = %v, want ErrNoProtocol", err)
-	}
-}
-
 func TestNoProtocolsAtAll(t *testing.T) {
 	// A BIRD with an empty configuration answers a listing with 8003.
 	c, _ := dialFake(t, answer("8003 No protocols match\n"))
-	ps, err := c.Protocols(testContext(t))
-	if err != nil || len(ps) != 0 {
-		t.Errorf("Protocols = %v, %v", ps, err)
-	}
 	ds, err := c.ProtocolDetails(testContext(t))
 	if err != nil || len(ds) != 0 {
 		t.Errorf("ProtocolDetails = %v, %v", ds, err)
@@ -202,13 +158,13 @@ func TestNoProtocolsAtAll(t *testing.T) {
 
 func TestParseProtocolDetails(t *testing.T) {
 	now := time.Now()
-	row := Line{CodeProtocolList, "k6         Kernel     master6    up     22:20:50.243  "}
+	row := Line{codeProtocolList, "k6         Kernel     master6    up     22:20:50.243  "}
 	detail := func(texts ...string) []Line {
-		lines := []Line{{CodeProtocolHeading, "Name       Proto      Table      State  Since         Info"}, row}
+		lines := []Line{{codeProtocolHeading, "Name       Proto      Table      State  Since         Info"}, row}
 		for _, s := range texts {
-			lines = append(lines, Line{CodeProtocolDetails, s})
+			lines = append(lines, Line{codeProtocolDetails, s})
 		}
-		return append(lines, Line{CodeOK, ""})
+		return append(lines, Line{codeOK, ""})
 	}
 
 	// "import keep filtered" adds a count; a message and unknown lines.
@@ -236,8 +192,8 @@ func TestParseProtocolDetails(t *testing.T) {
 		"bad neighbor":    detail("  BGP state:          Active", "    Neighbor address: nowhere"),
 		"bad AS":          detail("  BGP state:          Active", "    Neighbor AS:      AS65002"),
 		"bad timer":       detail("  BGP state:          Established", "    Hold timer:       3.1"),
-		"details, no row": {{CodeProtocolDetails, "  Channel ipv6"}, {CodeOK, ""}},
-		"bad row":         {{CodeProtocolList, "k6"}, {CodeOK, ""}},
+		"details, no row": {{codeProtocolDetails, "  Channel ipv6"}, {codeOK, ""}},
+		"bad row":         {{codeProtocolList, "k6"}, {codeOK, ""}},
 	} {
 		if ds, err := parseProtocolDetails(lines, now); !errors.Is(err, errMalformed) {
 			t.Errorf("%s: %+v, %v", name, ds, err)

@@ -7,16 +7,12 @@ import (
 	"strings"
 )
 
-// ErrClosed is matched by the error of calls on a Client after Close.
-var ErrClosed = errors.New("client closed")
+// errClosed is matched by the error of calls on a Client after Close.
+var errClosed = errors.New("client closed")
 
-// ErrShuttingDown is returned by Configure when BIRD refuses the new
+// errShuttingDown is returned by Configure when BIRD refuses the new
 // configuration because it is shutting down (reply 0006).
-var ErrShuttingDown = errors.New("reconfiguration ignored, BIRD is shutting down")
-
-// ErrNoProtocol is matched by the error of ProtocolDetail when BIRD runs no
-// protocol of that name.
-var ErrNoProtocol = errors.New("no such protocol")
+var errShuttingDown = errors.New("reconfiguration ignored, BIRD is shutting down")
 
 // OpError is the error of every call: Op is the command sent to BIRD (or
 // "dial"), Err what went wrong. It unwraps, so errors.Is(err,

@@ -7,7 +7,7 @@ import (
 )
 
 func TestOpError(t *testing.T) {
-	re := &ReplyError{Code: CodeNoProtocolsMatch, Message: "No protocols match"}
+	re := &ReplyError{Code: codeNoProtocolsMatch, Message: "No protocols match"}
 	err := error(&OpError{Op: `show protocols "x*"`, Err: re})
 	if want := `bird: show protocols "x*": No protocols match (8003)`; err.Error() != want {
 		t.Errorf("%q, want %q", err, want)
@@ -56,7 +56,7 @@ func TestParseConfigError(t *testing.T) {
 		{"something else entirely",
 			ConfigError{Message: "something else entirely"}},
 	} {
-		got := parseConfigError(&ReplyError{Code: CodeConfigurationError, Message: tt.in})
+		got := parseConfigError(&ReplyError{Code: codeConfigurationError, Message: tt.in})
 		if got.File != tt.want.File || got.Line != tt.want.Line || got.Column != tt.want.Column || got.Message != tt.want.Message {
 			t.Errorf("%q:\ngot  %+v\nwant %+v", tt.in, *got, tt.want)
 		}

@@ -10,37 +10,32 @@ import (
 	"github.com/sitevpn/sitevpn/internal/bird"
 )
 
-// Reconfiguring BIRD after writing a new configuration over the file it was
-// started with, and reading the state of each tunnel's session.
+// Checking and loading a new configuration written over the file BIRD was
+// started with, as apply does, then reading each tunnel's session, as the
+// health check does.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	c, err := bird.Dial(ctx, "/run/sitevpn/bird-private.ctl")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.Close()
-
-	const conf = "/etc/bird/sitevpn-private.conf"
-	if err := c.ConfigureCheck(ctx, conf); err != nil {
+	const sock, conf = "/run/sitevpn-bird-private/bird.ctl", "/etc/bird/sitevpn-private.conf"
+	var ctl bird.Control
+	if err := ctl.Check(ctx, sock, conf); err != nil {
 		var ce *bird.ConfigError
 		if errors.As(err, &ce) {
 			log.Fatalf("rendered an invalid BIRD config at %s:%d: %s", ce.File, ce.Line, ce.Message)
 		}
 		log.Fatal(err)
 	}
-	res, err := c.Configure(ctx, conf)
+	// Returns once BIRD has finished, sessions it had to restart included.
+	if err := ctl.Configure(ctx, sock, conf); err != nil {
+		log.Fatal(err)
+	}
+
+	c, err := bird.Dial(ctx, sock)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if res != bird.Reconfigured {
-		// A session had to restart; BIRD finishes on its own.
-		if err := c.WaitReconfigured(ctx); err != nil {
-			log.Fatal(err)
-		}
-	}
-
+	defer c.Close()
 	ps, err := c.ProtocolDetails(ctx)
 	if err != nil {
 		log.Fatal(err)

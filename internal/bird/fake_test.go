@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -176,4 +177,18 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// detailOf returns the protocol called name from "show protocols all".
+func detailOf(ctx context.Context, c *Client, name string) (*ProtocolDetail, error) {
+	ds, err := c.ProtocolDetails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].Name == name {
+			return &ds[i], nil
+		}
+	}
+	return nil, fmt.Errorf("BIRD runs no protocol %s", name)
 }

@@ -1,7 +1,6 @@
 package bird
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,46 +28,11 @@ type Protocol struct {
 	Info string
 }
 
-// Protocols lists every protocol ("show protocols").
-func (c *Client) Protocols(ctx context.Context) ([]Protocol, error) {
-	const cmd = "show protocols"
-	lines, err := c.call(ctx, cmd)
-	if noProtocols(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	ps, err := parseProtocols(lines, time.Now())
-	if err != nil {
-		return nil, &OpError{Op: cmd, Err: err}
-	}
-	return ps, nil
-}
-
 // noProtocols reports whether err is BIRD saying that no protocol matched,
 // which for a listing of all of them means there are none.
 func noProtocols(err error) bool {
 	var re *ReplyError
-	return errors.As(err, &re) && re.Code == CodeNoProtocolsMatch
-}
-
-// parseProtocols reads the 1002 rows of a "show protocols" reply and ignores
-// everything else (the 2002 heading, 1006 details), so it reads the rows of
-// "show protocols all" as well.
-func parseProtocols(lines []Line, now time.Time) ([]Protocol, error) {
-	var ps []Protocol
-	for _, l := range lines {
-		if l.Code != CodeProtocolList {
-			continue
-		}
-		p, err := parseProtocolRow(l.Text, now)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
+	return errors.As(err, &re) && re.Code == codeNoProtocolsMatch
 }
 
 // parseProtocolRow reads one row, which BIRD prints with

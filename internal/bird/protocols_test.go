@@ -6,33 +6,6 @@ import (
 	"time"
 )
 
-func TestProtocols(t *testing.T) {
-	c, _ := dialFake(t, replay(t, map[string]string{"show protocols": "show-protocols"}))
-	ps, err := c.Protocols(testContext(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Protocol{
-		{Name: "device1", Proto: "Device", State: "up"},
-		{Name: "s6", Proto: "Static", Table: "master6", State: "up"},
-		{Name: "s4", Proto: "Static", Table: "master4", State: "up"},
-		{Name: "s6b", Proto: "Static", Table: "master6", State: "up"},
-		{Name: "wg2", Proto: "BGP", State: "up", Info: "Established"},
-	}
-	if len(ps) != len(want) {
-		t.Fatalf("got %d protocols: %+v", len(ps), ps)
-	}
-	for i, p := range ps {
-		if p.Since.IsZero() {
-			t.Errorf("%s: no Since", p.Name)
-		}
-		p.Since = time.Time{}
-		if p != want[i] {
-			t.Errorf("got  %+v\nwant %+v", p, want[i])
-		}
-	}
-}
-
 func TestProtocolRow(t *testing.T) {
 	loc := time.FixedZone("CET", 3600)
 	now := time.Date(2026, 11, 24, 22, 30, 0, 0, loc)

@@ -10,25 +10,21 @@ import (
 
 // Reply codes this package acts on (doc/reply_codes in BIRD's source).
 const (
-	CodeOK                      = 0    // final line of most table replies, empty text
-	CodeWelcome                 = 1    // greeting: "BIRD 2.0.12 ready."
-	CodeReadingConfiguration    = 2    // "Reading configuration from PATH"
-	CodeReconfigured            = 3    // configure: done
-	CodeReconfigurationProgress = 4    // configure: accepted, finishing asynchronously
-	CodeReconfigurationQueued   = 5    // configure: another one is running, queued
-	CodeReconfigurationIgnored  = 6    // configure: BIRD is shutting down
-	CodeStatusReport            = 13   // show status: final line
-	CodeConfigurationOK         = 20   // configure check: valid
-	CodeVersion                 = 1000 // show status: "BIRD 2.0.12"
-	CodeProtocolList            = 1002 // show protocols: one row per protocol
-	CodeProtocolDetails         = 1006 // show protocols all: detail lines
-	CodeUptime                  = 1011 // show status: router id, times
-	CodeProtocolHeading         = 2002 // show protocols: column heading
-	CodeConfigurationError      = 8002 // configure, configure check: "FILE:LINE:COL message" or "FILE: strerror"
-	CodeNoProtocolsMatch        = 8003 // show protocols "pattern" matched nothing
-	CodeAccessDenied            = 8007 // restricted CLI (bird -R, or "restrict")
-	CodeParseError              = 9001 // the command itself did not parse
-	CodeInvalidSymbol           = 9002 // a symbol of the wrong kind: "x is not a protocol"
+	codeOK                      = 0    // final line of most table replies, empty text
+	codeWelcome                 = 1    // greeting: "BIRD 2.0.12 ready."
+	codeReconfigured            = 3    // configure: done
+	codeReconfigurationProgress = 4    // configure: accepted, finishing asynchronously
+	codeReconfigurationQueued   = 5    // configure: another one is running, queued
+	codeReconfigurationIgnored  = 6    // configure: BIRD is shutting down
+	codeStatusReport            = 13   // show status: final line
+	codeConfigurationOK         = 20   // configure check: valid
+	codeProtocolList            = 1002 // show protocols: one row per protocol
+	codeProtocolDetails         = 1006 // show protocols all: detail lines
+	codeProtocolHeading         = 2002 // show protocols: column heading
+	codeConfigurationError      = 8002 // configure, configure check: "FILE:LINE:COL message" or "FILE: strerror"
+	codeNoProtocolsMatch        = 8003 // show protocols "pattern" matched nothing
+	codeAccessDenied            = 8007 // restricted CLI (bird -R, or "restrict")
+	codeParseError              = 9001 // the command itself did not parse
 )
 
 // maxLine bounds one reply line. BIRD formats lines into a 512-byte buffer
