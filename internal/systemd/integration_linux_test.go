@@ -19,6 +19,7 @@ import (
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+	"github.com/sitevpn/sitevpn/internal/testnetns"
 )
 
 // The integration tests run a private dbus-daemon and, on it, fakes of
@@ -225,9 +226,7 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 // ends.
 func startBus(t *testing.T) (addr string, stop func()) {
 	t.Helper()
-	if os.Getenv("SITEVPN_PRIVILEGED") != "1" {
-		t.Skip("set SITEVPN_PRIVILEGED=1 to run (starts a private dbus-daemon)")
-	}
+	testnetns.Privileged(t, "starts a private dbus-daemon")
 	bin, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		t.Skip("no dbus-daemon (Debian: apt-get install dbus):", err)

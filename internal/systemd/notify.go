@@ -2,7 +2,6 @@ package systemd
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +22,6 @@ type Notifier struct{}
 
 // Ready tells systemd that start-up is finished (READY=1): a Type=notify
 // unit counts as started only now, and units ordered after it wait for it.
-// Send it again after a reload (see Reloading).
 func (Notifier) Ready() (bool, error) { return notify(daemon.SdNotifyReady) }
 
 // Status sets the one-line status "systemctl status" shows (STATUS=...).
@@ -53,20 +51,6 @@ func (Notifier) WatchdogInterval() (time.Duration, error) {
 
 // Stopping tells systemd the daemon is shutting down (STOPPING=1).
 func (Notifier) Stopping() (bool, error) { return notify(daemon.SdNotifyStopping) }
-
-// Reloading tells systemd the daemon is reloading its configuration
-// (RELOADING=1); send Ready when done. The message carries the time it was
-// made (MONOTONIC_USEC=, CLOCK_MONOTONIC): for Type=notify-reload units
-// (systemd 253 and later) it tells systemd that this reload started after
-// the one it asked for, and sd_notify(3) wants it with every RELOADING=1;
-// older systemd ignores it.
-func (Notifier) Reloading() (bool, error) {
-	state := daemon.SdNotifyReloading
-	if us, ok := monotonicUsec(); ok {
-		state += "\nMONOTONIC_USEC=" + strconv.FormatUint(us, 10)
-	}
-	return notify(state)
-}
 
 // notify sends state and wraps the error with what was being sent.
 func notify(state string) (bool, error) {

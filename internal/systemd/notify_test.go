@@ -58,33 +58,12 @@ func TestNotifierSends(t *testing.T) {
 	}
 }
 
-func TestNotifierReloadingCarriesMonotonicTime(t *testing.T) {
-	l := listenNotify(t)
-	before, ok := monotonicUsec()
-	if sent, err := (Notifier{}).Reloading(); !sent || err != nil {
-		t.Fatalf("sent %v, err %v", sent, err)
-	}
-	got := readNotify(t, l)
-	if !ok {
-		if got != "RELOADING=1" {
-			t.Errorf("got %q, want RELOADING=1 alone", got)
-		}
-		return
-	}
-	after, _ := monotonicUsec()
-	rest, found := strings.CutPrefix(got, "RELOADING=1\nMONOTONIC_USEC=")
-	us, err := strconv.ParseUint(rest, 10, 64)
-	if !found || err != nil || us < before || us > after {
-		t.Errorf("got %q, want RELOADING=1 and MONOTONIC_USEC= between %d and %d", got, before, after)
-	}
-}
-
 func TestNotifierWithoutSystemd(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	t.Setenv("WATCHDOG_USEC", "")
 	var n Notifier
 	for name, f := range map[string]func() (bool, error){
-		"Ready": n.Ready, "Watchdog": n.Watchdog, "Stopping": n.Stopping, "Reloading": n.Reloading,
+		"Ready": n.Ready, "Watchdog": n.Watchdog, "Stopping": n.Stopping,
 		"Status": func() (bool, error) { return n.Status("x") },
 	} {
 		if sent, err := f(); sent || err != nil {

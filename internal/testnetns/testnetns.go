@@ -1,8 +1,8 @@
 //go:build linux
 
-// Package testnetns is what the privileged tests that run BIRD in network
-// namespaces share: the gate (SITEVPN_PRIVILEGED=1, root, the tools) and
-// namespaces made and removed around a test.
+// Package testnetns is what the privileged tests share: the one gate that
+// decides whether such a test runs or skips (SITEVPN_PRIVILEGED=1, root, the
+// tools), and network namespaces made and removed around a test.
 package testnetns
 
 import (
@@ -12,17 +12,31 @@ import (
 	"testing"
 )
 
-// RequireBIRD skips t unless the privileged tier is asked for
-// (SITEVPN_PRIVILEGED=1) and can run: root, bird and ip. It returns the
-// bird binary's path.
-func RequireBIRD(t testing.TB) string {
+// Privileged skips t unless the privileged tier is asked for
+// (SITEVPN_PRIVILEGED=1, as `make test-privileged` does). what says what
+// the test does to the host, for the skip reason.
+func Privileged(t testing.TB, what string) {
 	t.Helper()
 	if os.Getenv("SITEVPN_PRIVILEGED") != "1" {
-		t.Skip("set SITEVPN_PRIVILEGED=1 to run BIRD in network namespaces")
+		t.Skipf("%s: set SITEVPN_PRIVILEGED=1 (as root) to run", what)
 	}
+}
+
+// Root is Privileged for a test that also needs root: namespaces and links
+// need CAP_SYS_ADMIN and CAP_NET_ADMIN.
+func Root(t testing.TB, what string) {
+	t.Helper()
+	Privileged(t, what)
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
+		t.Skipf("%s: SITEVPN_PRIVILEGED=1 but not root", what)
 	}
+}
+
+// RequireBIRD is Root for a test that runs BIRD in network namespaces, and
+// skips t when bird or ip is missing. It returns the bird binary's path.
+func RequireBIRD(t testing.TB) string {
+	t.Helper()
+	Root(t, "runs BIRD in network namespaces")
 	bird, err := exec.LookPath("bird")
 	if err != nil {
 		if bird, err = exec.LookPath("/usr/sbin/bird"); err != nil {
