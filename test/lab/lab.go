@@ -2,8 +2,8 @@
 
 // Package lab boots Debian 12 VMs under QEMU (software emulation) wired by
 // multicast L2 segments, so end-to-end tests run sitevpn against real
-// systemd-networkd, kernel WireGuard and BIRD 2. See README.md and
-// /work/shared/LAB.md for the measured facts behind every choice here.
+// systemd-networkd, kernel WireGuard and BIRD 2. README.md beside this
+// file has the measured facts behind every choice here.
 package lab
 
 import (

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// The article's topology (../../../shared/reference/article-lab.md), plus the
+// The article's topology (README.md, "TestLabTopology"), plus the
 // fourth site the scenarios add: gateways vS-G (site S, gateway G), each with
 // eth0 on "internet", eth1 on its site's sibling segment and eth2 on its own
 // segment to the site router; one VM "routers" holds the site routers as
