@@ -20,7 +20,7 @@ import (
 
 // Targets of `systemd-analyze security` (0 = locked down, 10 = exposed).
 // networkd's own unit scores 2.8 on Debian 12, Debian's bird.service 9.6.
-// The figures measured are in the README ("Security").
+// The figures measured are in docs/benchmarks.md ("Unit exposure").
 var targets = []struct {
 	prefix string  // unit file name prefix
 	max    float64 // the score must stay below
