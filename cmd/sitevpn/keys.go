@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -25,33 +22,18 @@ an existing FILE is never overwritten (exit 1): a gateway's key is its
 identity in the fleet.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if out != "" {
+				if _, err := identity.WriteNewKey(out); err != nil {
+					return fmt.Errorf("genkey: %w", err)
+				}
+				return nil
+			}
 			k, err := wgtypes.GeneratePrivateKey()
 			if err != nil {
 				return fmt.Errorf("genkey: %w", err)
 			}
-			if out == "" {
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), k.String())
-				return err
-			}
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return fmt.Errorf("genkey: %w", err)
-			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if errors.Is(err, os.ErrExist) {
-				return fmt.Errorf("genkey: %s exists; not overwriting a gateway's key (remove it first if you really mean to change this gateway's identity)", out)
-			}
-			if err != nil {
-				return fmt.Errorf("genkey: %w", err)
-			}
-			if _, err := fmt.Fprintln(f, k.String()); err != nil {
-				f.Close()
-				return fmt.Errorf("genkey: writing %s: %w", out, err)
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return fmt.Errorf("genkey: writing %s: %w", out, err)
-			}
-			return f.Close()
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), k.String())
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write the key to this file (mode 0600, never overwritten)")
@@ -70,37 +52,16 @@ pubkey" answers at once even when stdin is a pipe that never closes (a
 provisioning tool's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var k wgtypes.Key
-			var err error
-			var in []byte
-			if piped(cmd.InOrStdin()) && !cmd.Flags().Changed("config") {
-				if in, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1024)); err != nil {
-					return fmt.Errorf("pubkey: reading stdin: %w", err)
-				}
+			var stdin io.Reader // never read with --config given
+			if !cmd.Flags().Changed("config") {
+				stdin = cmd.InOrStdin()
 			}
-			if len(bytes.TrimSpace(in)) > 0 {
-				if k, err = identity.ParsePrivateKey(string(in)); err != nil {
-					err = fmt.Errorf("pubkey: stdin: %w", err)
-				}
-			} else { // no key piped in (an empty pipe is what CI and cron give)
-				k, err = identity.ReadPrivateKey(filepath.Join(g.config, identity.KeyFile))
-			}
+			k, err := identity.KeyFromPipeOrFile(stdin, filepath.Join(g.config, identity.KeyFile))
 			if err != nil {
-				return err
+				return fmt.Errorf("pubkey: %w", err)
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), k.PublicKey().String())
 			return err
 		},
 	}
-}
-
-// piped reports whether r is a pipe or a file rather than a terminal or
-// /dev/null.
-func piped(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return true // a test's buffer
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice == 0
 }

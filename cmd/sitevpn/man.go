@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/sitevpn/sitevpn/internal/version"
 )
 
 // newMan writes the manual pages from the commands' own help: sitevpn.8
@@ -31,10 +32,10 @@ func newMan(g *globals) *cobra.Command {
 			h := &doc.GenManHeader{
 				Title:   "SITEVPN",
 				Section: "8",
-				Source:  "sitevpn " + version(),
+				Source:  "sitevpn " + version.String(),
 				Manual:  "System Administration",
 			}
-			if t, ok := sourceDate(); ok {
+			if t, ok := version.SourceDate(); ok {
 				h.Date = &t
 			}
 			if err := doc.GenManTree(root, h, out); err != nil {
@@ -45,23 +46,4 @@ func newMan(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&out, "out", "", "directory to write sitevpn.8 and sitevpn-COMMAND.8 into")
 	return cmd
-}
-
-// version is the package version the Makefile passes in SITEVPN_VERSION,
-// "dev" otherwise.
-func version() string {
-	if v := os.Getenv("SITEVPN_VERSION"); v != "" {
-		return v
-	}
-	return "dev"
-}
-
-// sourceDate honours SOURCE_DATE_EPOCH (reproducible builds); without it
-// the pages carry no fixed date and cobra uses today's.
-func sourceDate() (time.Time, bool) {
-	var sec int64
-	if _, err := fmt.Sscan(os.Getenv("SOURCE_DATE_EPOCH"), &sec); err != nil || sec <= 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(sec, 0).UTC(), true
 }

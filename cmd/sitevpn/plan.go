@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -40,7 +40,7 @@ or restart, networkd and BIRD reloads. Read-only.`,
 				return enc.Encode(struct {
 					render.Table
 					Actions []apply.Action `json:"actions"`
-				}{table, nonNil(acts)})
+				}{table, append([]apply.Action{}, acts...)})
 			}
 			printPlan(cmd.OutOrStdout(), table, res.Plan.Site.ASN, acts)
 			if note != "" {
@@ -53,21 +53,8 @@ or restart, networkd and BIRD reloads. Read-only.`,
 	return cmd
 }
 
-func nonNil(a []apply.Action) []apply.Action {
-	if a == nil {
-		return []apply.Action{}
-	}
-	return a
-}
-
 func printPlan(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
-	fmt.Fprintf(w, "gateway %s (id %d, site %s, AS%d), isolation %s, namespace %q\n\n", t.Gateway, t.ID, t.Site, asn, t.Isolation, t.Namespace)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TUNNEL\tLISTEN\tPEER\tSITE\tASN\tENDPOINT\tLOCAL6\tLOCAL4")
-	for _, tu := range t.Tunnels {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, tu.Peer.Endpoint, tu.Local6, tu.Local4)
-	}
-	tw.Flush()
+	t.WriteText(w, asn)
 	fmt.Fprintln(w)
 	if len(acts) == 0 {
 		fmt.Fprintln(w, "no changes: the files are up to date")
@@ -83,16 +70,19 @@ func printPlan(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
 // process can see the system (root, systemd on D-Bus); otherwise the files
 // only, with a note saying so.
 func planActions(cmd *cobra.Command, g *globals, res *pipeline.Result) ([]apply.Action, string, error) {
+	note := "(files only: units, links and BIRD are compared when run as root on the gateway)"
 	if os.Geteuid() == 0 && g.root == "/" {
-		if sys, err := openSystem(cmd.Context(), g, slog.New(slog.DiscardHandler)); err == nil {
-			defer sys.Close()
-			acts, err := sys.plan(cmd.Context(), res)
-			return acts, "", err
+		gw := gateway.Open(g.root, slog.New(slog.DiscardHandler))
+		defer gw.Close()
+		acts, err := gw.Plan(cmd.Context(), res)
+		if err == nil {
+			return acts, "", nil
 		}
+		note = fmt.Sprintf("(files only: the system could not be read: %v)", err)
 	}
 	have, err := apply.ReadHave(g.root, res.Tree)
 	if err != nil {
 		return nil, "", err
 	}
-	return apply.Diff(res.Tree, have), "(files only: units, links and BIRD are compared when run as root on the gateway)", nil
+	return apply.Diff(res.Tree, have), note, nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -19,18 +17,24 @@ func newRender(g *globals) *cobra.Command {
 		Short: "Write every file this gateway would get under DIR; touch nothing else",
 		Long: `Render every file this gateway would get (networkd files, systemd units,
 BIRD configuration, tunnel table) under DIR, as if DIR were the root. No
-other side effect: no reload, no link, no key copy.`,
+other side effect: no reload, no link, no key copy. DIR must be empty, new,
+or rendered by sitevpn before: then the files no longer rendered are
+removed (and named), so DIR never mixes two renders.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := pipeline.Run(g.options())
 			if err != nil {
 				return err
 			}
-			if err := writeTree(out, res.Tree); err != nil {
-				return err
+			removed, err := render.WriteTree(out, res.Tree)
+			if err != nil {
+				return fmt.Errorf("render: %w", err)
 			}
 			for _, f := range res.Tree {
 				fmt.Fprintln(cmd.OutOrStdout(), filepath.Join(out, f.Path))
+			}
+			for _, p := range removed {
+				fmt.Fprintln(cmd.ErrOrStderr(), "removed (no longer rendered):", filepath.Join(out, p))
 			}
 			return nil
 		},
@@ -38,27 +42,4 @@ other side effect: no reload, no link, no key copy.`,
 	cmd.Flags().StringVar(&out, "out", "", "directory to render into (created if missing)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// writeTree writes tree under dir with each file's mode (ownership is
-// left to apply: render runs unprivileged).
-func writeTree(dir string, tree render.Tree) error {
-	for _, f := range tree {
-		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("render: %w", err)
-		}
-		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
-			return fmt.Errorf("render: %w", err)
-		}
-		if err := os.Chmod(p, f.Mode); err != nil { // WriteFile keeps an existing file's mode
-			return fmt.Errorf("render: %w", err)
-		}
-	}
-	return nil
-}
-
-func sortTree(t render.Tree) render.Tree {
-	sort.Slice(t, func(i, j int) bool { return t[i].Path < t[j].Path })
-	return t
 }

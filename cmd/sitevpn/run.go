@@ -1,22 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/daemon"
 	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/systemd"
 )
-
-// statePath is where the daemon publishes its state for `sitevpn status`.
-const statePath = "run/sitevpn/state.json"
 
 func newRun(g *globals) *cobra.Command {
 	var metrics string
@@ -24,20 +20,18 @@ func newRun(g *globals) *cobra.Command {
 		Use:   "run",
 		Short: "The daemon: apply, then watch the configuration and keep the gateway healthy",
 		Long: `Run as a daemon (sitevpn.service, Type=notify): apply at start, then re-apply
-when a file of --config changes (debounced), on SIGHUP, and every 30 s to
-repair drift. An invalid configuration is logged and shown by status while
-the last good one stays in force. Serves Prometheus metrics on the fleet's
+when a file of --config changes (debounced; private.key included: a rotated
+key is applied without a restart), on SIGHUP, and every 30 s to repair
+drift. An invalid configuration is logged and shown by status while the
+last good one stays in force. Serves Prometheus metrics on the fleet's
 metrics_listen address (or --metrics-listen; "off" disables).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := newLogger()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			sys, err := openSystem(ctx, g, log)
-			if err != nil {
-				return err
-			}
-			defer sys.Close()
+			gw := gateway.Open(g.root, log)
+			defer gw.Close()
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			reload := make(chan struct{})
@@ -50,10 +44,10 @@ metrics_listen address (or --metrics-listen; "off" disables).`,
 			n := systemd.Notifier{}
 			wd, _ := n.WatchdogInterval()
 			d := &daemon.Daemon{
-				Options: g.options(), Apply: sys.apply, Check: sys.check,
-				Reload: reload, Notify: notifier{n}, Log: log,
-				State: func(s daemon.State) error { return writeState(g.root, s) }, Metrics: exp.Update,
-				Watchdog: wd / 2,
+				Options: g.options(), Apply: gw.Apply, Check: gw.Check,
+				Reload: reload, Notify: n, Log: log,
+				State:   func(s daemon.State) error { return daemon.WriteState(g.root, s) },
+				Metrics: exp.Update, Watchdog: wd / 2,
 			}
 			if metrics == "" {
 				metrics = fleet.DefaultMetricsListen
@@ -73,20 +67,4 @@ metrics_listen address (or --metrics-listen; "off" disables).`,
 	}
 	cmd.Flags().StringVar(&metrics, "metrics-listen", "", `address for Prometheus metrics (default: the fleet's metrics_listen; "off" disables)`)
 	return cmd
-}
-
-func writeState(root string, s daemon.State) error {
-	p := filepath.Join(root, statePath)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
 }

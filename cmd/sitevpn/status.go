@@ -1,20 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
+	"log/slog"
 	"path/filepath"
-	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/daemon"
+	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
@@ -26,47 +26,16 @@ func newStatus(g *globals) *cobra.Command {
 		Long: `Read WireGuard and BIRD now and show each tunnel's last handshake, transfer,
 BGP session state, uptime and routes, plus what the daemon reports (an
 invalid configuration, a failed apply). Exits 1 when a tunnel or session is
-down or something is wrong; --json for machines.`,
+down or something is wrong; --json for machines (also for errors). Needs
+neither systemd nor, with --gateway, the private key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rep check.Report
-			res, err := pipeline.Run(g.options())
-			var st *daemon.State
-			if s, serr := readState(g.root); serr == nil {
-				st = &s
-			}
+			rep, err := readStatus(cmd.Context(), g)
 			switch {
-			case err != nil && st != nil && st.ConfigError != "":
-				// The daemon runs the last good configuration; show that,
-				// without the daemon's one-line summaries of what follows.
-				rep = st.Health
-				rep.Problems = slices.DeleteFunc(slices.Clone(rep.Problems), func(p string) bool {
-					return strings.HasPrefix(p, "invalid configuration") || strings.HasPrefix(p, "apply failed: ")
-				})
-			case err != nil:
+			case err != nil && !asJSON:
 				return err
-			default:
-				sys, err := openSystem(cmd.Context(), g, newLogger())
-				if err != nil {
-					return err
-				}
-				defer sys.Close()
-				rep = sys.check(cmd.Context(), res)
-			}
-			if st != nil && time.Since(st.Updated) > staleState {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("the daemon's state is %s old: is sitevpn.service running?", time.Since(st.Updated).Round(time.Second)))
-				rep.Healthy = false
-				st = nil // its errors may be long gone
-			}
-			if st != nil {
-				if st.ConfigError != "" {
-					rep.Problems = append(rep.Problems, "invalid configuration, the daemon keeps the last good one:\n"+st.ConfigError)
-					rep.Healthy = false
-				}
-				if st.ApplyError != "" {
-					rep.Problems = append(rep.Problems, "last apply failed: "+st.ApplyError)
-					rep.Healthy = false
-				}
+			case err != nil: // machines get JSON for errors too
+				rep = check.Report{Tunnels: []check.Tunnel{}, Problems: []string{err.Error()}}
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -75,7 +44,7 @@ down or something is wrong; --json for machines.`,
 					return err
 				}
 			} else {
-				printStatus(cmd.OutOrStdout(), rep)
+				rep.WriteText(cmd.OutOrStdout())
 			}
 			if !rep.Healthy {
 				return exitError(1)
@@ -87,43 +56,32 @@ down or something is wrong; --json for machines.`,
 	return cmd
 }
 
-// staleState: the daemon publishes its state every 10 s; older than this,
-// it is not running (or stuck).
-const staleState = time.Minute
-
-func readState(root string) (daemon.State, error) {
-	var s daemon.State
-	b, err := os.ReadFile(filepath.Join(root, statePath))
-	if err != nil {
-		return s, err
+// readStatus checks the configuration in force: the files', or while they
+// are invalid the last good one the daemon still runs, with what the
+// daemon reports.
+func readStatus(ctx context.Context, g *globals) (check.Report, error) {
+	st, stErr := daemon.ReadState(g.root)
+	res, err := pipeline.Run(g.options())
+	var rep check.Report
+	switch {
+	case err == nil:
+		gw := gateway.Open(g.root, slog.New(slog.DiscardHandler))
+		defer gw.Close()
+		rep = gw.Check(ctx, res)
+	case stErr == nil && st.ConfigError != "":
+		rep = st.Health
+	case noFleet(g.config):
+		return rep, fmt.Errorf("status: no fleet definition in %s (no *.hcl file): put the fleet there; the package installs an example as %s", g.config, filepath.Join(g.config, "example.hcl.sample"))
+	default:
+		return rep, err
 	}
-	return s, json.Unmarshal(b, &s)
+	if stErr != nil {
+		return rep, nil // no daemon has run: what the system shows is all
+	}
+	return st.Merge(rep, time.Now()), nil
 }
 
-func printStatus(w io.Writer, rep check.Report) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TUNNEL\tPEER\tSITE\tHANDSHAKE\tRX\tTX\tBGP\tSINCE\tROUTES\tSTATE")
-	for _, t := range rep.Tunnels {
-		hs, since := "never", "-"
-		if !t.Handshake.IsZero() {
-			hs = t.HandshakeAge.String() + " ago"
-		}
-		if !t.BGPSince.IsZero() {
-			since = time.Since(t.BGPSince).Truncate(time.Second).String()
-		}
-		state := "up"
-		if !t.Up {
-			state = "DOWN: " + t.Problem
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t%s\n", t.Interface, t.Peer, t.Site, hs, t.RxBytes, t.TxBytes, t.BGPState, since, t.Routes, state)
-	}
-	tw.Flush()
-	for _, p := range rep.Problems {
-		fmt.Fprintln(w, "problem:", p)
-	}
-	if rep.Healthy {
-		fmt.Fprintf(w, "%s: healthy\n", rep.Gateway)
-	} else {
-		fmt.Fprintf(w, "%s: NOT healthy\n", rep.Gateway)
-	}
+func noFleet(dir string) bool {
+	m, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	return err == nil && len(m) == 0 || errors.Is(err, fs.ErrNotExist)
 }

@@ -16,7 +16,7 @@ func BenchmarkNoopApply(b *testing.B) {
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		b.Fatal(err)
 	}
-	n := len(sys.calls)
+	n := len(sys.Calls)
 	b.ReportAllocs()
 	for b.Loop() {
 		rep, err := e.Apply(context.Background(), g, tree)
@@ -24,7 +24,7 @@ func BenchmarkNoopApply(b *testing.B) {
 			b.Fatalf("not a no-op: %v %v", err, rep.Actions)
 		}
 	}
-	if len(sys.calls) != n {
-		b.Fatalf("a no-op apply called the system: %v", sys.calls[n:])
+	if len(sys.Calls) != n {
+		b.Fatalf("a no-op apply called the system: %v", sys.Calls[n:])
 	}
 }

@@ -13,39 +13,6 @@ import (
 	"github.com/sitevpn/sitevpn/render"
 )
 
-// Kind is what an action does.
-type Kind string
-
-// The kinds of action, in the order apply performs them.
-const (
-	WriteFile      Kind = "write"
-	RemoveFile     Kind = "remove"
-	StopUnit       Kind = "stop-unit"
-	DaemonReload   Kind = "daemon-reload"
-	StartUnit      Kind = "start-unit"
-	RestartUnit    Kind = "restart-unit"
-	ReloadNetworkd Kind = "reload-networkd"
-	// link actions: see links.go
-	ConfigureBird Kind = "configure-bird"
-)
-
-// Action is one step of an apply. Arg carries what the step needs besides
-// its target (a peer's public key, an address, a port); never a secret.
-type Action struct {
-	Kind   Kind   `json:"kind"`
-	Target string `json:"target"`
-	Arg    string `json:"arg,omitempty"`
-	Why    string `json:"why,omitempty"`
-}
-
-func (a Action) String() string {
-	s := string(a.Kind) + " " + a.Target
-	if a.Arg != "" {
-		s += " " + a.Arg
-	}
-	return s
-}
-
 // Existing is a file as found on the system.
 type Existing struct {
 	Mode    fs.FileMode
@@ -61,6 +28,10 @@ type Have struct {
 	Units map[string]string
 	// Pending are service actions an interrupted apply still owed.
 	Pending []Action
+	// Previous are the tunnels of the table sitevpn last wrote, read
+	// before this apply writes anything: tunnels removed from the fleet
+	// are looked for (in the main namespace too) and deleted.
+	Previous []string
 }
 
 // Diff lists the file and service actions that bring have to want. Files
@@ -188,9 +159,9 @@ func mergePending(acts, pending []Action) []Action {
 			acts = append(acts, Action{Kind: p.Kind, Target: p.Target, Why: "owed by an interrupted apply"})
 		}
 	}
-	sort.SliceStable(acts, func(i, j int) bool { return order[acts[i].Kind] < order[acts[j].Kind] })
+	sort.SliceStable(acts, func(i, j int) bool { return serviceOrder[acts[i].Kind] < serviceOrder[acts[j].Kind] })
 	return acts
 }
 
-// order is the order of the service steps.
-var order = map[Kind]int{WriteFile: 0, RemoveFile: 1, StopUnit: 2, DaemonReload: 3, StartUnit: 4, RestartUnit: 5, ReloadNetworkd: 6, ConfigureBird: 20}
+// serviceOrder is the order in which owed service actions merge in.
+var serviceOrder = map[Kind]int{StopUnit: 1, DaemonReload: 2, StartUnit: 3, RestartUnit: 4, ReloadNetworkd: 5, ConfigureBird: 6}

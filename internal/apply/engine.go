@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/render"
 )
 
-// Units is systemd over D-Bus (package systemd; a fake in tests).
+// Units is systemd and networkd over D-Bus (package systemd; a fake in
+// tests).
 type Units interface {
 	DaemonReload(ctx context.Context) error
 	RestartUnit(ctx context.Context, name string) error
@@ -24,19 +25,31 @@ type Units interface {
 	ActiveState(ctx context.Context, name string) (string, error)
 }
 
+// Kernel is the kernel as apply uses it: look, then change one link at a
+// time. Package link is the Linux implementation (netlink and wgctrl,
+// tunnels made in the private namespace with their sockets in the main
+// one); tests use a fake that prints its state.
+type Kernel interface {
+	// Observe reports what q asks for; see kernel.Query.
+	Observe(ctx context.Context, q kernel.Query) (kernel.State, error)
+	// Change makes one change to one link. A change to one tunnel or peer
+	// leaves every other one alone.
+	Change(ctx context.Context, c kernel.Change) error
+}
+
 // BirdControl checks and loads BIRD configurations.
 type BirdControl interface {
 	// Check parses a configuration file before it is installed: through
 	// the BIRD behind socket if one runs (it reads path itself), else as
 	// `bird -p` does.
 	Check(ctx context.Context, socket, path string) error
-	// Configure makes the BIRD behind socket load conf softly: sessions
-	// whose protocol did not change stay up.
+	// Configure makes the BIRD behind socket load conf softly (sessions
+	// whose protocol did not change stay up) and returns once BIRD has
+	// finished: removed sessions are down and their routes withdrawn.
 	Configure(ctx context.Context, socket, conf string) error
 }
 
-// Engine performs applies on one gateway. Only it touches the system, and
-// only through its fields.
+// Engine performs applies on one gateway, only through its fields.
 type Engine struct {
 	Root      string // "/" on a gateway
 	Units     Units
@@ -59,10 +72,10 @@ type Report struct {
 // Changed reports whether the apply changed anything.
 func (r Report) Changed() bool { return len(r.Actions) > 0 }
 
-// StepError is a failed apply: which step, on what, and why. What the
+// StepError is a failed apply: which phase, on what, and why. What the
 // apply had written was restored.
 type StepError struct {
-	Step   string // files, units, networkd, links, bird
+	Step   string // check, files, units, networkd, links, bird, retire
 	Action Action
 	Err    error
 }
@@ -73,31 +86,43 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Plan lists what Apply would do now, without doing it.
+// Plan lists what Apply would do now, in the order it would, without
+// doing it. Link actions are judged against the kernel as it is now.
 func (e *Engine) Plan(ctx context.Context, g *plan.Gateway, tree render.Tree) ([]Action, error) {
 	have, err := e.have(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
 	acts := Diff(tree, have)
-	links, err := e.linkActions(ctx, g)
+	links, retire, err := e.linkActions(ctx, g, have.Previous)
 	if err != nil {
 		return nil, err
 	}
-	return sortActions(append(acts, links...)), nil
+	var out []Action
+	for _, p := range phases {
+		switch p.name {
+		case "links":
+			out = append(out, links...)
+		case "retire":
+			out = append(out, retire...)
+		default:
+			out = append(out, p.of(acts)...)
+		}
+	}
+	return out, nil
 }
 
-func sortActions(acts []Action) []Action {
-	slices.SortStableFunc(acts, func(a, b Action) int { return order[a.Kind] - order[b.Kind] })
-	return acts
-}
-
+// have reads what the file and service diff compares with, and the
+// previous tunnel table: all before this apply writes anything.
 func (e *Engine) have(ctx context.Context, tree render.Tree) (Have, error) {
 	have, err := ReadHave(e.Root, tree)
 	if err != nil {
 		return have, err
 	}
 	if have.Pending, err = readJournal(e.Root); err != nil {
+		return have, err
+	}
+	if have.Previous, err = previousTunnels(e.Root); err != nil {
 		return have, err
 	}
 	have.Units = map[string]string{}
@@ -115,20 +140,18 @@ func (e *Engine) have(ctx context.Context, tree render.Tree) (Have, error) {
 	return have, nil
 }
 
-func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway) ([]Action, error) {
-	previous, err := previousTunnels(e.Root)
-	if err != nil {
-		return nil, err
-	}
+func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway, previous []string) (links, retire []Action, err error) {
 	ks, err := e.Kernel.Observe(ctx, QueryFor(g, previous))
 	if err != nil {
-		return nil, fmt.Errorf("apply: observing links: %w", err)
+		return nil, nil, fmt.Errorf("apply: observing links: %w", err)
 	}
-	return LinkDiff(g, ks, e.PublicKey), nil
+	links, retire = LinkDiff(g, ks, e.PublicKey)
+	return links, retire, nil
 }
 
 // previousTunnels lists the tunnels of the table on disk: the last one
-// rendered. Observe looks at them too, so removed tunnels are deleted.
+// written. Observe looks for them too, so removed tunnels are deleted
+// wherever an interrupted apply left them.
 func previousTunnels(root string) ([]string, error) {
 	t, err := ReadTable(root)
 	if err != nil || t == nil {

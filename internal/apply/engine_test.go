@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sitevpn/sitevpn/internal/fakesys"
 	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/internal/testfleet"
@@ -44,33 +45,33 @@ func desired(t testing.TB, withSydney bool) (*plan.Gateway, render.Tree) {
 	return g, tree
 }
 
-func newEngine(t testing.TB, root string) (*Engine, *system) {
+func newEngine(t testing.TB, root string) (*Engine, *fakesys.System) {
 	keys, err := testfleet.LabKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
 	me := keys["v1-1"].PublicKey()
-	sys := newSystem(root, me, "eth1", "eth2")
+	sys := fakesys.New(root, me, "eth1", "eth2")
 	return &Engine{Root: root, Units: sys, Kernel: sys, Bird: sys, PublicKey: me}, sys
 }
 
 // converged checks that what runs is what is on disk: every unit runs its
 // current file, networkd and BIRD loaded the current files, no journal is
 // left, the manifest lists exactly the tree, and a new apply does nothing.
-func converged(t *testing.T, e *Engine, sys *system, g *plan.Gateway, tree render.Tree) {
+func converged(t *testing.T, e *Engine, sys *fakesys.System, g *plan.Gateway, tree render.Tree) {
 	t.Helper()
 	for _, f := range tree {
 		if strings.HasPrefix(f.Path, render.UnitDir) {
 			name := filepath.Base(f.Path)
-			if sys.units[name] != string(f.Content) {
+			if sys.Units[name] != string(f.Content) {
 				t.Errorf("unit %s does not run its current file", name)
 			}
 		}
 	}
-	if sys.networkd != sys.read(render.NetworkDir) {
+	if sys.Networkd != sys.Read(render.NetworkDir) {
 		t.Error("networkd did not load the current files")
 	}
-	if sys.bird != string(tree.Get(render.BirdDir+"/sitevpn-private.conf").Content) {
+	if sys.Bird != string(tree.Get(render.BirdDir+"/sitevpn-private.conf").Content) {
 		t.Error("BIRD does not run the current configuration")
 	}
 	if _, err := os.Stat(filepath.Join(e.Root, journalPath)); err == nil {
@@ -80,11 +81,38 @@ func converged(t *testing.T, e *Engine, sys *system, g *plan.Gateway, tree rende
 	if err != nil || !slices.Equal(m.Files, paths(tree)) {
 		t.Errorf("manifest %v (%v), want %v", m.Files, err, paths(tree))
 	}
-	n := len(sys.calls)
-	rep, err := e.Apply(context.Background(), g, tree)
-	if err != nil || rep.Changed() || len(sys.calls) != n {
-		t.Errorf("apply after convergence: err %v, actions %v, calls %v", err, rep.Actions, sys.calls[n:])
+	if len(sys.Dropped) > 0 {
+		t.Errorf("links deleted while BIRD still routed through them: %v", sys.Dropped)
 	}
+	n := len(sys.Calls)
+	rep, err := e.Apply(context.Background(), g, tree)
+	if err != nil || rep.Changed() || len(sys.Calls) != n {
+		t.Errorf("apply after convergence: err %v, actions %v, calls %v", err, rep.Actions, sys.Calls[n:])
+	}
+}
+
+// TestRemovedTunnelLeftInMainIsDeleted: a tunnel of the previous table
+// that an interrupted create left in the main namespace is looked for
+// there (the query comes from the table as it was before this apply wrote
+// the new one) and deleted when its site leaves the fleet.
+func TestRemovedTunnelLeftInMainIsDeleted(t *testing.T) {
+	g4, tree4 := desired(t, true)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
+		t.Fatal(err)
+	}
+	sys.Tunnels["wg7"].InMain = true
+	g, tree := desired(t, false)
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sys.Tunnels["wg7"]; ok {
+		t.Errorf("wg7, left in the main namespace, survived its removal; queries: %+v", sys.Queries)
+	}
+	if !slices.Contains(sys.Calls, "delete-tunnel wg7 main") {
+		t.Errorf("no delete of wg7 in the main namespace: %q", sys.Calls)
+	}
+	converged(t, e, sys, g, tree)
 }
 
 func TestApplyTwiceSecondDoesNothing(t *testing.T) {
@@ -94,8 +122,8 @@ func TestApplyTwiceSecondDoesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sys.tunnels) != 4 || !rep.Changed() {
-		t.Fatalf("first apply: %d tunnels, actions %v", len(sys.tunnels), rep.Actions)
+	if len(sys.Tunnels) != 4 || !rep.Changed() {
+		t.Fatalf("first apply: %d tunnels, actions %v", len(sys.Tunnels), rep.Actions)
 	}
 	mtimes := map[string]int64{}
 	for _, f := range tree {
@@ -113,8 +141,8 @@ func TestApplyTwiceSecondDoesNothing(t *testing.T) {
 		"lan eth1 exists true main false up true addrs [192.168.10.11/24]",
 		"lan eth2 exists true main false up true addrs [192.168.11.11/24]",
 	}, "\n")
-	if !strings.Contains(sys.state(), want) {
-		t.Errorf("LANs not moved and configured:\n%s", sys.state())
+	if !strings.Contains(sys.State(), want) {
+		t.Errorf("LANs not moved and configured:\n%s", sys.State())
 	}
 }
 
@@ -127,21 +155,23 @@ func TestAddingASiteTouchesOnlyNewTunnels(t *testing.T) {
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		t.Fatal(err)
 	}
-	n := len(sys.calls)
+	n := len(sys.Calls)
 	g4, tree4 := desired(t, true)
 	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
 		t.Fatal(err)
 	}
-	got := sys.calls[n:]
-	want := []string{"create wg7", "create wg8", "bird configure /etc/bird/sitevpn-private.conf"}
+	got := sys.Calls[n:]
+	want := []string{"create-tunnel wg7", "create-tunnel wg8", "bird configure /etc/bird/sitevpn-private.conf"}
 	if !slices.Equal(got, want) {
 		t.Errorf("calls when a site is added:\n got %q\nwant %q", got, want)
 	}
 	converged(t, e, sys, g4, tree4)
 }
 
-// TestRemovingASite deletes its tunnels and nothing else; a file sitevpn
-// does not own is never touched.
+// TestRemovingASite deletes its tunnels and nothing else, only once BIRD
+// has withdrawn the routes through them (the fake kernel, as Linux, drops
+// the routes through a deleted link: with IPv4 multipath, the sibling
+// tunnel's path too); a file sitevpn does not own is never touched.
 func TestRemovingASite(t *testing.T) {
 	g4, tree4 := desired(t, true)
 	root := t.TempDir()
@@ -156,14 +186,17 @@ func TestRemovingASite(t *testing.T) {
 	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
 		t.Fatal(err)
 	}
-	n := len(sys.calls)
+	n := len(sys.Calls)
 	g, tree := desired(t, false)
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"delete wg7 main=false", "delete wg8 main=false", "bird configure /etc/bird/sitevpn-private.conf"}
-	if got := sys.calls[n:]; !slices.Equal(got, want) {
+	want := []string{"bird configure /etc/bird/sitevpn-private.conf", "delete-tunnel wg7", "delete-tunnel wg8"}
+	if got := sys.Calls[n:]; !slices.Equal(got, want) {
 		t.Errorf("calls when a site is removed:\n got %q\nwant %q", got, want)
+	}
+	if len(sys.Dropped) > 0 {
+		t.Errorf("links deleted while BIRD still routed through them: %v", sys.Dropped)
 	}
 	if _, err := os.Stat(mine); err != nil {
 		t.Errorf("a file sitevpn does not own was touched: %v", err)
@@ -180,21 +213,21 @@ func TestDriftIsRepaired(t *testing.T) {
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		t.Fatal(err)
 	}
-	clean := sys.state()
-	delete(sys.tunnels, "wg3")
-	sys.tunnels["wg4"].Peers[0].Endpoint = sys.tunnels["wg5"].Peers[0].Endpoint
-	sys.tunnels["wg5"].Addresses = sys.tunnels["wg5"].Addresses[:1]
-	delete(sys.units, "sitevpn-bird-private.service")
-	n := len(sys.calls)
+	clean := sys.State()
+	delete(sys.Tunnels, "wg3")
+	sys.Tunnels["wg4"].Peers[0].Endpoint = sys.Tunnels["wg5"].Peers[0].Endpoint
+	sys.Tunnels["wg5"].Addresses = sys.Tunnels["wg5"].Addresses[:1]
+	delete(sys.Units, "sitevpn-bird-private.service")
+	n := len(sys.Calls)
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"start sitevpn-bird-private.service", "create wg3", "set-peer wg4 v2-2", "add-address wg5 169.254.0.12/31"}
-	if got := sys.calls[n:]; !slices.Equal(got, want) {
+	want := []string{"start sitevpn-bird-private.service", "create-tunnel wg3", "set-peer wg4 v2-2", "add-address wg5 169.254.0.12/31"}
+	if got := sys.Calls[n:]; !slices.Equal(got, want) {
 		t.Errorf("repair calls:\n got %q\nwant %q", got, want)
 	}
-	if sys.state() != clean {
-		t.Errorf("state after repair:\n%s\nwant:\n%s", sys.state(), clean)
+	if sys.State() != clean {
+		t.Errorf("state after repair:\n%s\nwant:\n%s", sys.State(), clean)
 	}
 }
 
@@ -214,7 +247,7 @@ func TestFailedStepRestoresFiles(t *testing.T) {
 			changed[i].Content = append(slices.Clone(changed[i].Content), "# changed\n"...)
 		}
 	}
-	sys.fail["restart sitevpn-bird-private.service"] = errors.New("job failed")
+	sys.Fail["restart sitevpn-bird-private.service"] = errors.New("job failed")
 	_, err := e.Apply(context.Background(), g, changed)
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != "units" || !strings.Contains(err.Error(), "sitevpn-bird-private.service") {
@@ -241,14 +274,14 @@ func TestInvalidBirdConfigIsNeverInstalled(t *testing.T) {
 			bad[i].Content = []byte("INVALID\n")
 		}
 	}
-	n := len(sys.calls)
+	n := len(sys.Calls)
 	_, err := e.Apply(context.Background(), g, bad)
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != "check" {
 		t.Fatalf("want a check StepError, got %v", err)
 	}
-	if snapshot(t, e.Root) != before || len(sys.calls) != n {
-		t.Errorf("a rejected BIRD configuration changed something: calls %v", sys.calls[n:])
+	if snapshot(t, e.Root) != before || len(sys.Calls) != n {
+		t.Errorf("a rejected BIRD configuration changed something: calls %v", sys.Calls[n:])
 	}
 }
 
@@ -269,7 +302,7 @@ func TestLeftoverCandidateRemoved(t *testing.T) {
 	if err := os.WriteFile(cand, []byte("half written"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	n := len(sys.calls)
+	n := len(sys.Calls)
 	rep, err := e.Apply(context.Background(), g, tree)
 	if err != nil {
 		t.Fatal(err)
@@ -277,8 +310,8 @@ func TestLeftoverCandidateRemoved(t *testing.T) {
 	if _, err := os.Stat(cand); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("leftover candidate %s: %v, want it removed", cand, err)
 	}
-	if rep.Changed() || len(sys.calls) != n {
-		t.Errorf("removing the leftover was reported as a change: %v, calls %v", rep.Actions, sys.calls[n:])
+	if rep.Changed() || len(sys.Calls) != n {
+		t.Errorf("removing the leftover was reported as a change: %v, calls %v", rep.Actions, sys.Calls[n:])
 	}
 }
 
@@ -313,7 +346,7 @@ func TestKillAtEveryStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g0, tree0 := desired(t, tc.from)
 			g, tree := desired(t, tc.to)
-			setup := func() (*Engine, *system) {
+			setup := func() (*Engine, *fakesys.System) {
 				e, sys := newEngine(t, t.TempDir())
 				if !tc.fromEmpty {
 					if _, err := e.Apply(context.Background(), g0, tree0); err != nil {
@@ -326,18 +359,18 @@ func TestKillAtEveryStep(t *testing.T) {
 			e, sys := setup()
 			steps := 0
 			e.crash = func(string) error { steps++; return nil }
-			before := len(sys.calls)
+			before := len(sys.Calls)
 			if _, err := e.Apply(context.Background(), g, tree); err != nil {
 				t.Fatal(err)
 			}
-			want := sys.state()
-			wantRestarts := restarts(sys.calls[before:])
+			want := sys.State()
+			wantRestarts := restarts(sys.Calls[before:])
 			if steps < 5 {
 				t.Fatalf("only %d step boundaries", steps)
 			}
 			for kill := 1; kill <= steps; kill++ {
 				e, sys := setup()
-				before := len(sys.calls)
+				before := len(sys.Calls)
 				n, at := 0, ""
 				e.crash = func(step string) error {
 					if n++; n == kill {
@@ -353,12 +386,12 @@ func TestKillAtEveryStep(t *testing.T) {
 				if _, err := e.Apply(context.Background(), g, tree); err != nil {
 					t.Fatalf("killed after %q, the next apply fails: %v", at, err)
 				}
-				if got := sys.state(); got != want {
+				if got := sys.State(); got != want {
 					t.Errorf("killed after %q: state\n%s\nwant\n%s", at, got, want)
 				}
 				// A restart done before the kill is not done again: it would
 				// reset BIRD's sessions for nothing.
-				if got := restarts(sys.calls[before:]); got != wantRestarts {
+				if got := restarts(sys.Calls[before:]); got != wantRestarts {
 					t.Errorf("killed after %q: %d unit restarts in all, want %d", at, got, wantRestarts)
 				}
 				converged(t, e, sys, g, tree)

@@ -5,43 +5,19 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
-
-// The link actions, performed after the services (the namespace exists)
-// and before BIRD is reconfigured (the addresses its sessions use exist).
-const (
-	DeleteTunnel    Kind = "delete-tunnel"
-	CreateTunnel    Kind = "create-tunnel"
-	ConfigureDevice Kind = "configure-device"
-	RemovePeer      Kind = "remove-peer"
-	SetPeer         Kind = "set-peer"
-	SetMTU          Kind = "set-mtu"
-	DelAddress      Kind = "del-address"
-	AddAddress      Kind = "add-address"
-	MoveLAN         Kind = "move-lan"
-	SetUp           Kind = "set-up"
-	// MissingLAN is no action but a finding: a lan interface that does not
-	// exist. Apply reports it and goes on with the rest.
-	MissingLAN Kind = "missing-lan"
-)
-
-func init() {
-	for i, k := range []Kind{DeleteTunnel, CreateTunnel, ConfigureDevice, RemovePeer, SetPeer, SetMTU, MoveLAN, DelAddress, AddAddress, SetUp, MissingLAN} {
-		order[k] = 10 + i
-	}
-}
 
 // QueryFor is what Observe must look at for gateway g; previous lists the
 // tunnels of the last applied table, so that tunnels removed from the
 // fleet are found and deleted even if an apply was interrupted.
-func QueryFor(g *plan.Gateway, previous []string) Query {
-	q := Query{}
+func QueryFor(g *plan.Gateway, previous []string) kernel.Query {
+	q := kernel.Query{}
 	if g.Isolation == fleet.NetNS {
 		q.Namespace = g.Namespace
 	}
@@ -65,24 +41,30 @@ func QueryFor(g *plan.Gateway, previous []string) Query {
 // and LANs. Each tunnel is compared field by field and only what differs
 // is changed, so an unchanged tunnel is never touched. me is the public key
 // of this gateway's private key.
-func LinkDiff(g *plan.Gateway, have KernelState, me wgtypes.Key) []Action {
-	var acts []Action
+//
+// The deletions of tunnels no longer in the fleet come apart, in retire:
+// they must wait until BIRD has withdrawn the routes through them, since
+// Linux drops a whole IPv4 multipath route when one of its links goes, and
+// the remaining paths would be lost until BIRD installed them again.
+func LinkDiff(g *plan.Gateway, have kernel.State, me wgtypes.Key) (links, retire []Action) {
 	netns := g.Isolation == fleet.NetNS
 	wanted := map[string]bool{}
+	var creates, changes []Action
 	for _, t := range g.Tunnels {
 		wanted[t.Interface] = true
 		st, ok := have.Tunnels[t.Interface]
 		switch {
 		case !ok && netns:
-			acts = append(acts, Action{Kind: CreateTunnel, Target: t.Interface, Why: "new tunnel to " + t.Peer.Gateway})
+			creates = append(creates, linkAction(kernel.Change{Op: kernel.CreateTunnel, Link: t.Interface, Tunnel: &t}, "new tunnel to "+t.Peer.Gateway))
 		case !ok:
 			// vrf mode: networkd creates it after its reload.
 		case st.InMain && netns:
-			acts = append(acts,
-				Action{Kind: DeleteTunnel, Target: t.Interface, Arg: "main", Why: "left in the main namespace by an interrupted create"},
-				Action{Kind: CreateTunnel, Target: t.Interface, Why: "re-create"})
+			// It never carried traffic in the private namespace: replace it.
+			creates = append(creates,
+				linkAction(kernel.Change{Op: kernel.DeleteTunnel, Link: t.Interface, InMain: true}, "left in the main namespace by an interrupted create"),
+				linkAction(kernel.Change{Op: kernel.CreateTunnel, Link: t.Interface, Tunnel: &t}, "re-create"))
 		default:
-			acts = append(acts, tunnelDiff(t, st, me, netns)...)
+			changes = append(changes, tunnelDiff(t, st, me, netns)...)
 		}
 	}
 	names := make([]string, 0, len(have.Tunnels))
@@ -91,50 +73,52 @@ func LinkDiff(g *plan.Gateway, have KernelState, me wgtypes.Key) []Action {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if !wanted[name] && netns {
-			arg := ""
-			if have.Tunnels[name].InMain {
-				arg = "main"
-			}
-			acts = append(acts, Action{Kind: DeleteTunnel, Target: name, Arg: arg, Why: "no longer in the fleet"})
+		if wanted[name] || !netns {
+			continue
+		}
+		c := kernel.Change{Op: kernel.DeleteTunnel, Link: name, InMain: have.Tunnels[name].InMain}
+		if c.InMain {
+			// Never in the private namespace: no route goes through it.
+			creates = append(creates, linkAction(c, "no longer in the fleet, left in the main namespace"))
+		} else {
+			retire = append(retire, linkAction(c, "no longer in the fleet"))
 		}
 	}
 	for _, l := range g.LANs {
-		acts = append(acts, lanDiff(l, have.LANs[l.Interface], netns)...)
+		changes = append(changes, lanDiff(l, have.LANs[l.Interface], netns)...)
 	}
-	sort.SliceStable(acts, func(i, j int) bool { return order[acts[i].Kind] < order[acts[j].Kind] })
-	return acts
+	return append(creates, changes...), retire
 }
 
-func tunnelDiff(t plan.Tunnel, st TunnelState, me wgtypes.Key, netns bool) []Action {
+func tunnelDiff(t plan.Tunnel, st kernel.Tunnel, me wgtypes.Key, netns bool) []Action {
 	var acts []Action
 	if st.PublicKey != me || st.ListenPort != t.ListenPort {
-		acts = append(acts, Action{Kind: ConfigureDevice, Target: t.Interface, Arg: strconv.Itoa(t.ListenPort), Why: fmt.Sprintf("listen port %d, key %s", st.ListenPort, keyNote(st.PublicKey == me))})
+		acts = append(acts, linkAction(kernel.Change{Op: kernel.ConfigureDevice, Link: t.Interface, Port: t.ListenPort}, fmt.Sprintf("listen port %d, key %s", st.ListenPort, keyNote(st.PublicKey == me))))
 	}
 	peer, _ := wgtypes.ParseKey(t.Peer.PublicKey)
 	found := false
 	for _, p := range st.Peers {
 		if p.PublicKey != peer {
-			acts = append(acts, Action{Kind: RemovePeer, Target: t.Interface, Arg: p.PublicKey.String(), Why: "not this tunnel's peer"})
+			acts = append(acts, linkAction(kernel.Change{Op: kernel.RemovePeer, Link: t.Interface, PeerKey: p.PublicKey}, "not this tunnel's peer"))
 			continue
 		}
 		found = true
 		if why := peerDiff(t.Peer, p); why != "" {
-			acts = append(acts, Action{Kind: SetPeer, Target: t.Interface, Arg: t.Peer.PublicKey, Why: why})
+			acts = append(acts, linkAction(kernel.Change{Op: kernel.SetPeer, Link: t.Interface, Peer: &t.Peer}, why))
 		}
 	}
 	if !found {
-		acts = append(acts, Action{Kind: SetPeer, Target: t.Interface, Arg: t.Peer.PublicKey, Why: "peer " + t.Peer.Gateway + " missing"})
+		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetPeer, Link: t.Interface, Peer: &t.Peer}, "peer "+t.Peer.Gateway+" missing"))
 	}
 	if !netns { // vrf mode: networkd owns MTU, addresses and state
 		return acts
 	}
 	if st.MTU != t.MTU {
-		acts = append(acts, Action{Kind: SetMTU, Target: t.Interface, Arg: strconv.Itoa(t.MTU), Why: fmt.Sprintf("MTU %d", st.MTU)})
+		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetMTU, Link: t.Interface, MTU: t.MTU}, fmt.Sprintf("MTU %d", st.MTU)))
 	}
 	acts = append(acts, addressDiff(t.Interface, []netip.Prefix{t.Local6, t.Local4}, st.Addresses)...)
 	if !st.Up {
-		acts = append(acts, Action{Kind: SetUp, Target: t.Interface, Why: "down"})
+		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetUp, Link: t.Interface}, "down"))
 	}
 	return acts
 }
@@ -146,11 +130,11 @@ func keyNote(ok bool) string {
 	return "wrong"
 }
 
-func peerDiff(want plan.Peer, have PeerState) string {
+func peerDiff(want plan.Peer, have kernel.Peer) string {
 	switch {
 	case have.Endpoint != want.Endpoint:
 		return fmt.Sprintf("endpoint %s, want %s", have.Endpoint, want.Endpoint)
-	case !samePrefixes(have.AllowedIPs, AllowedIPs):
+	case !samePrefixes(have.AllowedIPs, kernel.AllowedIPs):
 		return fmt.Sprintf("allowed IPs %v", have.AllowedIPs)
 	case have.Keepalive != want.Keepalive:
 		return fmt.Sprintf("keepalive %d, want %d", have.Keepalive, want.Keepalive)
@@ -175,35 +159,34 @@ func addressDiff(iface string, want, have []netip.Prefix) []Action {
 	var acts []Action
 	for _, p := range have {
 		if !slices.Contains(want, p) {
-			acts = append(acts, Action{Kind: DelAddress, Target: iface, Arg: p.String(), Why: "not configured"})
+			acts = append(acts, linkAction(kernel.Change{Op: kernel.DelAddress, Link: iface, Address: p}, "not configured"))
 		}
 	}
 	for _, p := range want {
 		if !slices.Contains(have, p) {
-			acts = append(acts, Action{Kind: AddAddress, Target: iface, Arg: p.String(), Why: "missing"})
+			acts = append(acts, linkAction(kernel.Change{Op: kernel.AddAddress, Link: iface, Address: p}, "missing"))
 		}
 	}
 	return acts
 }
 
-func lanDiff(l fleet.LAN, st LANState, netns bool) []Action {
+func lanDiff(l fleet.LAN, st kernel.LAN, netns bool) []Action {
 	switch {
 	case !st.Exists:
 		return []Action{{Kind: MissingLAN, Target: l.Interface, Why: "no such interface: check the lan block"}}
 	case !netns:
 		return nil // vrf mode: networkd configures LANs
 	case st.InMain:
-		acts := []Action{{Kind: MoveLAN, Target: l.Interface, Why: "into the private namespace"}}
+		// The kernel drops a moved link's addresses and sets it down.
+		acts := []Action{linkAction(kernel.Change{Op: kernel.MoveLAN, Link: l.Interface}, "into the private namespace")}
 		for _, p := range l.Addresses {
-			acts = append(acts, Action{Kind: AddAddress, Target: l.Interface, Arg: p.String(), Why: "moved"})
+			acts = append(acts, linkAction(kernel.Change{Op: kernel.AddAddress, Link: l.Interface, Address: p}, "moved"))
 		}
-		return append(acts, Action{Kind: SetUp, Target: l.Interface, Why: "moved"})
+		return append(acts, linkAction(kernel.Change{Op: kernel.SetUp, Link: l.Interface}, "moved"))
 	}
 	acts := addressDiff(l.Interface, l.Addresses, st.Addresses)
 	if !st.Up {
-		acts = append(acts, Action{Kind: SetUp, Target: l.Interface, Why: "down"})
+		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetUp, Link: l.Interface}, "down"))
 	}
 	return acts
 }
-
-func parseKey(s string) (wgtypes.Key, error) { return wgtypes.ParseKey(s) }

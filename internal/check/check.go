@@ -1,14 +1,15 @@
 // Package check computes the health of a gateway's tunnels from what
 // WireGuard and BIRD report: handshake age and transfer per tunnel, BGP
 // session state, uptime and routes. It is pure: the readings come in as
-// values (read by the daemon or `sitevpn status` through WireGuard and
-// BIRD clients), the report goes out.
+// values (read by package gateway from WireGuard and BIRD), the report
+// goes out.
 package check
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
@@ -16,14 +17,6 @@ import (
 // with traffic (BGP keepalives every hold_time/3) re-handshakes every 2
 // minutes; WireGuard drops a session's keys after 3 minutes without one.
 const HandshakeTimeout = 180 * time.Second
-
-// Peer is what WireGuard reports about a tunnel's peer.
-type Peer struct {
-	Present       bool // the device exists with its peer
-	LastHandshake time.Time
-	RxBytes       int64
-	TxBytes       int64
-}
 
 // Session is what BIRD reports about a tunnel's BGP protocol.
 type Session struct {
@@ -36,7 +29,7 @@ type Session struct {
 
 // Readings are one round of measurements, by interface name.
 type Readings struct {
-	Peers    map[string]Peer
+	Peers    map[string]kernel.PeerStats
 	Sessions map[string]Session
 	// Errors reading WireGuard or BIRD as a whole (BIRD not running...).
 	WireGuardError, BirdError string

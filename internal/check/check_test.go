@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
@@ -14,7 +15,7 @@ func TestEvaluate(t *testing.T) {
 		g.Tunnels = append(g.Tunnels, plan.Tunnel{Interface: name, Peer: plan.Peer{Gateway: "p-" + name}})
 	}
 	r := Readings{
-		Peers: map[string]Peer{
+		Peers: map[string]kernel.PeerStats{
 			"wg3": {Present: true, LastHandshake: now.Add(-30 * time.Second), RxBytes: 10},
 			"wg4": {Present: true, LastHandshake: now.Add(-10 * time.Minute)},
 			"wg5": {Present: true},

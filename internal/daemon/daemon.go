@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +24,13 @@ import (
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
-// Notifier is systemd's notify protocol (package systemd; no-ops when
-// not run by systemd).
+// Notifier is systemd's notify protocol (systemd.Notifier; each call
+// reports whether it was sent, and is a no-op outside systemd).
 type Notifier interface {
-	Ready() error
-	Status(string) error
-	Watchdog() error
-	Stopping() error
+	Ready() (bool, error)
+	Status(string) (bool, error)
+	Watchdog() (bool, error)
+	Stopping() (bool, error)
 }
 
 // Daemon is one running sitevpn.
@@ -59,6 +60,8 @@ type Daemon struct {
 }
 
 // State is what the daemon knows about itself, for status and metrics.
+// Health is the checks' verdict alone; Report adds the daemon's own
+// problems.
 type State struct {
 	ConfigError string       `json:"config_error,omitempty"` // the diagnostics of an invalid configuration
 	ApplyError  string       `json:"apply_error,omitempty"`
@@ -100,7 +103,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.load(ctx, "start")
 	d.check(ctx)
-	d.notify(func(n Notifier) error { return n.Ready() })
+	d.notify(Notifier.Ready)
 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
@@ -117,7 +120,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			d.notify(func(n Notifier) error { return n.Stopping() })
+			d.notify(Notifier.Stopping)
 			return nil
 		case ev, ok := <-w.Events:
 			if !ok {
@@ -143,7 +146,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-health.C:
 			d.check(ctx)
 		case <-watchdog:
-			d.notify(func(n Notifier) error { return n.Watchdog() })
+			d.notify(Notifier.Watchdog)
 		}
 	}
 }
@@ -211,7 +214,7 @@ func (d *Daemon) check(ctx context.Context) {
 // publish hands the state to status, metrics and systemd's STATUS line.
 func (d *Daemon) publish() {
 	d.current.Updated = time.Now()
-	s := d.view()
+	s := d.current
 	if d.State != nil {
 		if err := d.State(s); err != nil {
 			d.Log.Warn("writing the state file", "err", err)
@@ -220,24 +223,40 @@ func (d *Daemon) publish() {
 	if d.Metrics != nil {
 		d.Metrics(s)
 	}
-	d.notify(func(n Notifier) error { return n.Status(statusLine(s)) })
+	d.notify(func(n Notifier) (bool, error) { return n.Status(statusLine(s)) })
 }
 
-// view is the state as shown: the health with the daemon's own problems.
-func (d *Daemon) view() State {
-	s := d.current
+// Report is the health as shown: the checks' verdict with the daemon's
+// own problems (an invalid configuration, a failed apply).
+func (s State) Report() check.Report {
 	h := s.Health
 	h.Problems = append([]string(nil), h.Problems...)
 	if s.ConfigError != "" {
-		h.Problems = append(h.Problems, "invalid configuration (last good one in force)")
+		h.Problems = append(h.Problems, "invalid configuration, the daemon keeps the last good one:\n"+s.ConfigError)
 		h.Healthy = false
 	}
 	if s.ApplyError != "" {
-		h.Problems = append(h.Problems, "apply failed: "+s.ApplyError)
+		h.Problems = append(h.Problems, "last apply failed: "+s.ApplyError)
 		h.Healthy = false
 	}
-	s.Health = h
-	return s
+	return h
+}
+
+// StaleAfter: the daemon publishes its state every Health period (10 s);
+// older than this, it is not running, or stuck.
+const StaleAfter = time.Minute
+
+// Merge is live, the health read now, with what the daemon reports: its
+// own problems, or that its state is too old to be believed (its errors
+// may be long gone).
+func (s State) Merge(live check.Report, now time.Time) check.Report {
+	if age := now.Sub(s.Updated); age > StaleAfter {
+		live.Problems = append(slices.Clone(live.Problems), fmt.Sprintf("the daemon's state is %s old: is sitevpn.service running?", age.Round(time.Second)))
+		live.Healthy = false
+		return live
+	}
+	s.Health = live
+	return s.Report()
 }
 
 func statusLine(s State) string {
@@ -257,11 +276,11 @@ func statusLine(s State) string {
 	return line
 }
 
-func (d *Daemon) notify(f func(Notifier) error) {
+func (d *Daemon) notify(f func(Notifier) (bool, error)) {
 	if d.Notify == nil {
 		return
 	}
-	if err := f(d.Notify); err != nil {
+	if _, err := f(d.Notify); err != nil {
 		d.Log.Warn("notifying systemd", "err", err)
 	}
 }

@@ -47,17 +47,17 @@ func (r *recorder) last() ([]int, State, []string) {
 	return append([]int(nil), r.applies...), s, append([]string(nil), r.notes...)
 }
 
-func (r *recorder) note(s string) error {
+func (r *recorder) note(s string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notes = append(r.notes, s)
-	return nil
+	return true, nil
 }
 
-func (r *recorder) Ready() error          { return r.note("READY") }
-func (r *recorder) Status(s string) error { return r.note("STATUS=" + s) }
-func (r *recorder) Watchdog() error       { return r.note("WATCHDOG") }
-func (r *recorder) Stopping() error       { return r.note("STOPPING") }
+func (r *recorder) Ready() (bool, error)          { return r.note("READY") }
+func (r *recorder) Status(s string) (bool, error) { return r.note("STATUS=" + s) }
+func (r *recorder) Watchdog() (bool, error)       { return r.note("WATCHDOG") }
+func (r *recorder) Stopping() (bool, error)       { return r.note("STOPPING") }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -133,12 +133,13 @@ func TestDaemon(t *testing.T) {
 	replace(t, filepath.Join(dir, "zz-bad.hcl"), []byte("site \"x\" {\n  asn = \"no\"\n}\n"))
 	eventually(t, "the invalid configuration to be reported", func() bool {
 		_, s, _ := rec.last()
-		return strings.Contains(s.ConfigError, "zz-bad.hcl:2:10") && !s.Health.Healthy
+		return strings.Contains(s.ConfigError, "zz-bad.hcl:2:10") && !s.Report().Healthy
 	})
+	before, _, _ := rec.last()
 	reload <- struct{}{}
 	eventually(t, "SIGHUP to re-apply the last good configuration", func() bool {
 		a, _, _ := rec.last()
-		return len(a) == 3 && a[2] == 6
+		return len(a) > len(before) && a[len(a)-1] == 6
 	})
 	if _, _, n := rec.last(); !strings.Contains(strings.Join(n, "\n"), "STATUS=0/0 tunnels up; configuration invalid, last good one in force") {
 		t.Errorf("systemd STATUS does not say the configuration is invalid: %q", n)
@@ -148,7 +149,7 @@ func TestDaemon(t *testing.T) {
 	}
 	eventually(t, "the error to clear once the file is gone", func() bool {
 		_, s, _ := rec.last()
-		return s.ConfigError == "" && s.Health.Healthy
+		return s.ConfigError == "" && s.Report().Healthy
 	})
 	eventually(t, "watchdog heartbeats", func() bool {
 		_, _, n := rec.last()

@@ -82,7 +82,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descChanges, prometheus.CounterValue, float64(s.Changes))
 	ch <- prometheus.MustNewConstMetric(descApplyOK, prometheus.GaugeValue, b2f(s.ApplyError == "" && !s.LastApply.IsZero()))
 	ch <- prometheus.MustNewConstMetric(descApplyTime, prometheus.GaugeValue, float64(s.LastApply.UnixNano())/1e9)
-	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, b2f(s.Health.Healthy))
+	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, b2f(s.Report().Healthy))
 }
 
 func b2f(b bool) float64 {

@@ -26,7 +26,7 @@ var ErrNoKey = errors.New("no private key")
 func ReadPrivateKey(path string) (wgtypes.Key, error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return wgtypes.Key{}, fmt.Errorf("reading private key %s: %w: create it with `sitevpn genkey > %s` (mode 0600)", path, ErrNoKey, path)
+		return wgtypes.Key{}, fmt.Errorf("reading private key %s: %w: create it with `sitevpn genkey --out %s` (mode 0600)", path, ErrNoKey, path)
 	}
 	if err != nil {
 		return wgtypes.Key{}, fmt.Errorf("reading private key: %w", err)

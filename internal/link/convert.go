@@ -10,7 +10,7 @@ import (
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
@@ -96,7 +96,7 @@ func udpAddr(ap netip.AddrPort) *net.UDPAddr {
 }
 
 // peerConfig is the in-place update of one peer: its AllowedIPs are
-// replaced (they are always apply.AllowedIPs), nothing else of the
+// replaced (they are always kernel.AllowedIPs), nothing else of the
 // device is touched.
 func peerConfig(p plan.Peer) (wgtypes.PeerConfig, error) {
 	key, err := wgtypes.ParseKey(p.PublicKey)
@@ -109,8 +109,8 @@ func peerConfig(p plan.Peer) (wgtypes.PeerConfig, error) {
 		return wgtypes.PeerConfig{}, fmt.Errorf("peer %s: negative keepalive %d", p.Gateway, p.Keepalive)
 	}
 	ka := time.Duration(p.Keepalive) * time.Second // 0 turns keepalive off
-	allowed := make([]net.IPNet, 0, len(apply.AllowedIPs))
-	for _, a := range apply.AllowedIPs {
+	allowed := make([]net.IPNet, 0, len(kernel.AllowedIPs))
+	for _, a := range kernel.AllowedIPs {
 		allowed = append(allowed, *ipNet(a))
 	}
 	return wgtypes.PeerConfig{
@@ -123,8 +123,8 @@ func peerConfig(p plan.Peer) (wgtypes.PeerConfig, error) {
 }
 
 // peerState converts one peer as wgctrl reports it.
-func peerState(p wgtypes.Peer) apply.PeerState {
-	s := apply.PeerState{
+func peerState(p wgtypes.Peer) kernel.Peer {
+	s := kernel.Peer{
 		PublicKey: p.PublicKey,
 		Endpoint:  endpointOf(p.Endpoint),
 		Keepalive: int(p.PersistentKeepaliveInterval / time.Second),
@@ -140,7 +140,7 @@ func peerState(p wgtypes.Peer) apply.PeerState {
 
 // deviceState fills the WireGuard half of a tunnel's state. The device's
 // private key is deliberately not copied anywhere.
-func deviceState(s *apply.TunnelState, d *wgtypes.Device) {
+func deviceState(s *kernel.Tunnel, d *wgtypes.Device) {
 	s.ListenPort = d.ListenPort
 	s.PublicKey = d.PublicKey
 	s.Peers = nil

@@ -9,7 +9,7 @@ import (
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
@@ -127,8 +127,8 @@ func TestPeerConfig(t *testing.T) {
 		a, _ := prefixOf(&pc.AllowedIPs[i])
 		allowed = append(allowed, a)
 	}
-	if !reflect.DeepEqual(allowed, apply.AllowedIPs) {
-		t.Errorf("AllowedIPs = %v, want %v", allowed, apply.AllowedIPs)
+	if !reflect.DeepEqual(allowed, kernel.AllowedIPs) {
+		t.Errorf("AllowedIPs = %v, want %v", allowed, kernel.AllowedIPs)
 	}
 
 	// Keepalive 0 must be sent (it turns keepalive off), not left nil
@@ -161,7 +161,7 @@ func TestDeviceState(t *testing.T) {
 			{PublicKey: k2},
 		},
 	}
-	var s apply.TunnelState
+	var s kernel.Tunnel
 	deviceState(&s, d)
 	if s.ListenPort != 5802 || s.PublicKey != priv.PublicKey() {
 		t.Errorf("ListenPort/PublicKey = %d/%v", s.ListenPort, s.PublicKey)
@@ -169,11 +169,11 @@ func TestDeviceState(t *testing.T) {
 	if len(s.Peers) != 2 {
 		t.Fatalf("peers = %+v", s.Peers)
 	}
-	byKey := map[wgtypes.Key]apply.PeerState{}
+	byKey := map[wgtypes.Key]kernel.Peer{}
 	for _, p := range s.Peers {
 		byKey[p.PublicKey] = p
 	}
-	want := apply.PeerState{PublicKey: k1, Endpoint: netip.MustParseAddrPort("192.0.2.2:5801"), AllowedIPs: apply.AllowedIPs, Keepalive: 25}
+	want := kernel.Peer{PublicKey: k1, Endpoint: netip.MustParseAddrPort("192.0.2.2:5801"), AllowedIPs: kernel.AllowedIPs, Keepalive: 25}
 	if got := byKey[k1]; !reflect.DeepEqual(got, want) {
 		t.Errorf("peer = %+v, want %+v", got, want)
 	}
@@ -182,7 +182,7 @@ func TestDeviceState(t *testing.T) {
 	}
 	// Stable order, whatever the kernel's.
 	d.Peers[0], d.Peers[1] = d.Peers[1], d.Peers[0]
-	var s2 apply.TunnelState
+	var s2 kernel.Tunnel
 	deviceState(&s2, d)
 	if !reflect.DeepEqual(s, s2) {
 		t.Errorf("order depends on the kernel's: %+v vs %+v", s.Peers, s2.Peers)

@@ -21,6 +21,9 @@ func (k *Kernel) ConfigureDevice(ctx context.Context, name string, listenPort in
 	if listenPort < 0 || listenPort > 65535 {
 		return opErr("configure", name, fmt.Errorf("ListenPort %d out of range", listenPort))
 	}
+	if k.key == (wgtypes.Key{}) {
+		return opErr("configure", name, errNoKey)
+	}
 	key := k.key
 	return k.configure(ctx, "configure", name, wgtypes.Config{PrivateKey: &key, ListenPort: &listenPort})
 }

@@ -1,4 +1,4 @@
-// Package link is the Linux implementation of apply.Kernel: links,
+// Package link is the Linux implementation of apply's Kernel: links,
 // addresses and namespaces over netlink (vishvananda/netlink, one handle
 // per namespace), WireGuard devices and peers over wgctrl.
 //

@@ -11,13 +11,10 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
-
-	"github.com/sitevpn/sitevpn/internal/apply"
 )
 
-var _ apply.Kernel = (*Kernel)(nil)
-
-// Kernel is apply.Kernel over netlink and wgctrl. Its methods are safe for
+// Kernel is the gateway's kernel over netlink and wgctrl (what package
+// apply drives through its Kernel interface). Its methods are safe for
 // concurrent use; they run one at a time.
 type Kernel struct {
 	mu        sync.Mutex
@@ -32,7 +29,8 @@ type Kernel struct {
 }
 
 // New returns the Kernel of a gateway whose WireGuard private key is
-// privateKey. With netns true (netns mode) namespace is the private
+// privateKey; with a zero key it reads (Observe, Peers) and changes links
+// but refuses to create or configure a device (errNoKey). With netns true (netns mode) namespace is the private
 // namespace, /run/netns/<namespace>; it need not exist yet (Observe then
 // says so). With netns false (vrf mode) everything is in the main
 // namespace and namespace is not used.
@@ -44,9 +42,6 @@ func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) 
 		if err := checkNamespaceName(namespace); err != nil {
 			return nil, opErr("new", "", err)
 		}
-	}
-	if privateKey == (wgtypes.Key{}) {
-		return nil, opErr("new", "", errors.New("empty private key"))
 	}
 	m, err := openMain()
 	if err != nil {
@@ -77,6 +72,10 @@ func (k *Kernel) String() string {
 
 // GoString is String, for %#v.
 func (k *Kernel) GoString() string { return k.String() }
+
+// errNoKey: a Kernel made without a private key cannot give one to a
+// device.
+var errNoKey = errors.New("this kernel was made without the gateway's private key")
 
 // begin takes the lock and checks the context and that Close was not
 // called; callers defer k.mu.Unlock() when it succeeds.

@@ -61,7 +61,7 @@ func TestNewRejects(t *testing.T) {
 		ns  string
 		key wgtypes.Key
 	}{
-		{"", key}, {"..", key}, {"a/b", key}, {"../etc", key}, {"private", wgtypes.Key{}},
+		{"", key}, {"..", key}, {"a/b", key}, {"../etc", key},
 	} {
 		k, err := New(tc.ns, tc.key, true)
 		if err == nil {
@@ -74,8 +74,17 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("New(%q): %v is not a *link.Error", tc.ns, err)
 		}
 	}
+	// A kernel without a key reads, but gives no device a key.
+	k, err := New("private", wgtypes.Key{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.ConfigureDevice(context.Background(), "wg1", 5801); !errors.Is(err, errNoKey) {
+		t.Errorf("ConfigureDevice without a key: %v, want errNoKey", err)
+	}
+	k.Close()
 	// vrf mode has no namespace to name.
-	k, err := New("", key, false)
+	k, err = New("", key, false)
 	if err != nil {
 		t.Fatal(err)
 	}

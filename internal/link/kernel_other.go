@@ -10,11 +10,9 @@ import (
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
-
-var _ apply.Kernel = (*Kernel)(nil)
 
 // Kernel is Linux only: network namespaces and kernel WireGuard are.
 type Kernel struct{}
@@ -28,8 +26,8 @@ func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) 
 
 func (k *Kernel) Close() error { return nil }
 
-func (k *Kernel) Observe(context.Context, apply.Query) (apply.KernelState, error) {
-	return apply.KernelState{}, opErr("observe", "", errOS)
+func (k *Kernel) Observe(context.Context, kernel.Query) (kernel.State, error) {
+	return kernel.State{}, opErr("observe", "", errOS)
 }
 func (k *Kernel) CreateTunnel(_ context.Context, t plan.Tunnel) error {
 	return opErr("create", t.Interface, errOS)

@@ -13,7 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 )
 
 func pfx(ss ...string) []netip.Prefix {
@@ -37,7 +37,7 @@ func TestIntegrationMoveLAN(t *testing.T) {
 	if err := main.h.LinkSetUp(l); err != nil {
 		t.Fatal(err)
 	}
-	q := apply.Query{Namespace: priv.name, LANs: []string{"lan0", "absent0"}}
+	q := kernel.Query{Namespace: priv.name, LANs: []string{"lan0", "absent0"}}
 
 	st, err := k.Observe(ctx, q)
 	if err != nil {
@@ -46,7 +46,7 @@ func TestIntegrationMoveLAN(t *testing.T) {
 	if !st.NamespaceExists {
 		t.Error("NamespaceExists = false")
 	}
-	want := map[string]apply.LANState{
+	want := map[string]kernel.LAN{
 		"lan0":    {Exists: true, InMain: true, Up: true, Addresses: pfx("192.168.101.11/24")},
 		"absent0": {},
 	}
@@ -65,7 +65,7 @@ func TestIntegrationMoveLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The kernel drops addresses and sets the link down on a move.
-	if got := st.LANs["lan0"]; !reflect.DeepEqual(got, apply.LANState{Exists: true}) {
+	if got := st.LANs["lan0"]; !reflect.DeepEqual(got, kernel.LAN{Exists: true}) {
 		t.Errorf("after the move: %+v, want exists, in the namespace, down, no address", got)
 	}
 	if err := k.MoveLAN(ctx, "lan0"); err != nil {
@@ -90,7 +90,7 @@ func TestIntegrationMoveLAN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLAN := apply.LANState{Exists: true, Up: true, Addresses: pfx("192.168.101.11/24", "2001:db8:a1::11/64")}
+	wantLAN := kernel.LAN{Exists: true, Up: true, Addresses: pfx("192.168.101.11/24", "2001:db8:a1::11/64")}
 	if got := st.LANs["lan0"]; !reflect.DeepEqual(got, wantLAN) {
 		t.Errorf("after set up and addresses: %+v, want %+v", got, wantLAN)
 	}
@@ -143,13 +143,13 @@ func TestIntegrationVRFMode(t *testing.T) {
 	if err := k.AddAddress(ctx, "lan0", netip.MustParsePrefix("10.0.1.1/24")); err != nil {
 		t.Fatal(err)
 	}
-	st, err := k.Observe(ctx, apply.Query{LANs: []string{"lan0"}, Tunnels: []string{"wg2"}})
+	st, err := k.Observe(ctx, kernel.Query{LANs: []string{"lan0"}, Tunnels: []string{"wg2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := apply.KernelState{
-		Tunnels: map[string]apply.TunnelState{},
-		LANs:    map[string]apply.LANState{"lan0": {Exists: true, Addresses: pfx("10.0.1.1/24")}},
+	want := kernel.State{
+		Tunnels: map[string]kernel.Tunnel{},
+		LANs:    map[string]kernel.LAN{"lan0": {Exists: true, Addresses: pfx("10.0.1.1/24")}},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Observe = %+v, want %+v", st, want)

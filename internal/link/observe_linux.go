@@ -11,7 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.zx2c4.com/wireguard/wgctrl"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 )
 
 // Observe reports what is in the kernel; what is missing is absent from
@@ -30,8 +30,8 @@ import (
 //
 // A link with a queried tunnel name that is not WireGuard is an error:
 // sitevpn can neither use nor delete it, the operator must.
-func (k *Kernel) Observe(ctx context.Context, q apply.Query) (apply.KernelState, error) {
-	st := apply.KernelState{Tunnels: map[string]apply.TunnelState{}, LANs: map[string]apply.LANState{}}
+func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, error) {
+	st := kernel.State{Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{}}
 	if err := k.begin(ctx); err != nil {
 		return st, opErr("observe", "", err)
 	}
@@ -102,7 +102,7 @@ func (k *Kernel) Observe(ctx context.Context, q apply.Query) (apply.KernelState,
 		if l == nil {
 			var err error
 			if l, err = lookup(k.main, name); errors.Is(err, errNoLink) {
-				st.LANs[name] = apply.LANState{}
+				st.LANs[name] = kernel.LAN{}
 				continue
 			} else if err != nil {
 				return st, opErr("observe", name, err)
@@ -113,24 +113,24 @@ func (k *Kernel) Observe(ctx context.Context, q apply.Query) (apply.KernelState,
 		if err != nil {
 			return st, opErr("observe", name, err)
 		}
-		st.LANs[name] = apply.LANState{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
+		st.LANs[name] = kernel.LAN{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
 	}
 	return st, nil
 }
 
 // observeTunnels reads the WireGuard links of one namespace into out: the
 // link half over netlink, the device half with one wgctrl client.
-func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, out map[string]apply.TunnelState) error {
+func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, out map[string]kernel.Tunnel) error {
 	if len(links) == 0 {
 		return nil
 	}
-	found := map[string]apply.TunnelState{}
+	found := map[string]kernel.Tunnel{}
 	for name, l := range links {
 		addrs, err := addresses(s, l)
 		if err != nil {
 			return opErr("observe", name, err)
 		}
-		found[name] = apply.TunnelState{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs}
+		found[name] = kernel.Tunnel{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs}
 	}
 	var failed string
 	err := withWG(s, func(c *wgctrl.Client) error {

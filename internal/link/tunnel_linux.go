@@ -39,6 +39,9 @@ func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
 	if !k.netns {
 		return opErr("create", name, fmt.Errorf("%w in vrf mode: networkd creates the devices", ErrUnsupported))
 	}
+	if k.key == (wgtypes.Key{}) {
+		return opErr("create", name, errNoKey)
+	}
 	peer, err := peerConfig(t.Peer)
 	if err != nil {
 		return opErr("create", name, err)

@@ -18,7 +18,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
-	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 )
 
 // What needs no WireGuard: tunnel operations around links that are
@@ -29,11 +29,11 @@ func TestIntegrationTunnelLinks(t *testing.T) {
 
 	t.Run("no namespace", func(t *testing.T) {
 		k, main, priv := newKernel(t, mustPrivateKey(t), false)
-		st, err := k.Observe(ctx, apply.Query{Namespace: priv.name, Tunnels: []string{"wg2"}, LANs: []string{"lan0"}})
+		st, err := k.Observe(ctx, kernel.Query{Namespace: priv.name, Tunnels: []string{"wg2"}, LANs: []string{"lan0"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := apply.KernelState{Tunnels: map[string]apply.TunnelState{}, LANs: map[string]apply.LANState{"lan0": {}}}
+		want := kernel.State{Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{"lan0": {}}}
 		if !reflect.DeepEqual(st, want) {
 			t.Errorf("Observe = %+v, want %+v", st, want)
 		}
@@ -46,7 +46,7 @@ func TestIntegrationTunnelLinks(t *testing.T) {
 		if main.has(t, "wg2") {
 			t.Error("a refused CreateTunnel left wg2 in the main namespace")
 		}
-		if _, err := k.Observe(ctx, apply.Query{Namespace: "other"}); err == nil {
+		if _, err := k.Observe(ctx, kernel.Query{Namespace: "other"}); err == nil {
 			t.Error("Observe of another namespace: no error")
 		}
 	})
@@ -57,7 +57,7 @@ func TestIntegrationTunnelLinks(t *testing.T) {
 		main.addLink(t, "wg4")
 		priv.addLink(t, "wg9")
 		for _, name := range []string{"wg3", "wg4"} {
-			_, err := k.Observe(ctx, apply.Query{Tunnels: []string{name}})
+			_, err := k.Observe(ctx, kernel.Query{Tunnels: []string{name}})
 			if err == nil || !strings.Contains(err.Error(), "a veth link has the name of a tunnel") {
 				t.Errorf("Observe(%s, a veth): %v", name, err)
 			}
@@ -75,7 +75,7 @@ func TestIntegrationTunnelLinks(t *testing.T) {
 			t.Errorf("CreateTunnel of a name taken in the namespace: no error")
 		}
 		// wg9 is not WireGuard: not a stale tunnel, never deleted.
-		st, err := k.Observe(ctx, apply.Query{Tunnels: []string{"wg2"}})
+		st, err := k.Observe(ctx, kernel.Query{Tunnels: []string{"wg2"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,16 +179,16 @@ func TestIntegrationCreateTunnel(t *testing.T) {
 		t.Errorf("port %d is taken in the private namespace", tun.ListenPort)
 	}
 
-	q := apply.Query{Namespace: priv.name, Tunnels: []string{"wg2"}}
+	q := kernel.Query{Namespace: priv.name, Tunnels: []string{"wg2"}}
 	st, err := k.Observe(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	peerKey, _ := wgtypes.ParseKey(tun.Peer.PublicKey)
-	want := apply.TunnelState{
+	want := kernel.Tunnel{
 		MTU: 1420, Up: true, Addresses: []netip.Prefix{tun.Local4, tun.Local6},
 		ListenPort: 5802, PublicKey: key.PublicKey(),
-		Peers: []apply.PeerState{{PublicKey: peerKey, Endpoint: tun.Peer.Endpoint, AllowedIPs: apply.AllowedIPs, Keepalive: 25}},
+		Peers: []kernel.Peer{{PublicKey: peerKey, Endpoint: tun.Peer.Endpoint, AllowedIPs: kernel.AllowedIPs, Keepalive: 25}},
 	}
 	if got := st.Tunnels["wg2"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("Observe(wg2) =\n%+v\nwant\n%+v", got, want)
@@ -216,7 +216,7 @@ func TestIntegrationCreateTunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ = k.Observe(ctx, q)
-	peers := map[wgtypes.Key]apply.PeerState{}
+	peers := map[wgtypes.Key]kernel.Peer{}
 	for _, p := range st.Tunnels["wg2"].Peers {
 		peers[p.PublicKey] = p
 	}
@@ -224,7 +224,7 @@ func TestIntegrationCreateTunnel(t *testing.T) {
 	if len(peers) != 2 || peers[otherKey].Keepalive != 25 {
 		t.Errorf("after SetPeer: %+v, want the updated peer and the other one", st.Tunnels["wg2"].Peers)
 	}
-	if got := peers[peerKey]; got.Endpoint != upd.Endpoint || got.Keepalive != 0 || !reflect.DeepEqual(got.AllowedIPs, apply.AllowedIPs) {
+	if got := peers[peerKey]; got.Endpoint != upd.Endpoint || got.Keepalive != 0 || !reflect.DeepEqual(got.AllowedIPs, kernel.AllowedIPs) {
 		t.Errorf("updated peer = %+v", got)
 	}
 
@@ -284,7 +284,7 @@ func TestIntegrationTunnelLeftovers(t *testing.T) {
 	if err := main.h.LinkAdd(&netlink.Wireguard{LinkAttrs: attrs}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := k.Observe(ctx, apply.Query{Tunnels: []string{"wg3"}})
+	st, err := k.Observe(ctx, kernel.Query{Tunnels: []string{"wg3"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestIntegrationTunnelLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	priv.addLink(t, "wg7") // not WireGuard: never stale
-	st, err = k.Observe(ctx, apply.Query{Tunnels: []string{"wg2"}})
+	st, err = k.Observe(ctx, kernel.Query{Tunnels: []string{"wg2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

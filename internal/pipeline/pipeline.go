@@ -4,8 +4,9 @@
 package pipeline
 
 import (
-	"github.com/hashicorp/hcl/v2"
 	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sitevpn/sitevpn/internal/diag"
 	"github.com/sitevpn/sitevpn/internal/fleet"
@@ -29,6 +30,12 @@ type Result struct {
 	Me    *fleet.Gateway
 	Plan  *plan.Gateway
 	Tree  render.Tree
+	// Key is this gateway's private key, read anew by every run, so that
+	// a rotated key reaches the kernel without a restart. With --gateway it
+	// is read when it can be; KeyErr then says why it could not (only
+	// apply needs it).
+	Key    identity.PrivateKey
+	KeyErr error
 }
 
 // Validate loads and validates the fleet. Invalid input is a *diag.Error.
@@ -59,24 +66,24 @@ func Run(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	me, err := Identify(f, o)
-	if err != nil {
-		return nil, err
-	}
-	return ForGateway(f, me)
-}
-
-// Identify finds this gateway: --gateway, else the private key.
-func Identify(f *fleet.Fleet, o Options) (*fleet.Gateway, error) {
 	keyPath := filepath.Join(o.ConfigDir, identity.KeyFile)
-	if o.Gateway != "" {
-		return identity.Find(f, [32]byte{}, keyPath, o.Gateway)
+	key, keyErr := identity.ReadPrivateKey(keyPath)
+	if keyErr != nil && o.Gateway == "" {
+		return nil, keyErr
 	}
-	key, err := identity.ReadPrivateKey(keyPath)
+	me, err := identity.Find(f, key, keyPath, o.Gateway)
 	if err != nil {
 		return nil, err
 	}
-	return identity.Find(f, key, keyPath, "")
+	res, err := ForGateway(f, me)
+	if err != nil {
+		return nil, err
+	}
+	if keyErr == nil {
+		res.Key = identity.NewPrivateKey(key)
+	}
+	res.KeyErr = keyErr
+	return res, nil
 }
 
 // ForGateway plans and renders for gateway me.

@@ -20,8 +20,8 @@
 //		ReloadNetworkd(ctx context.Context) error
 //	}
 //
-// apply.Units also has StartUnit, which Manager has too, and ActiveState,
-// which is Manager.UnitActive (cmd/sitevpn adapts the name).
+// apply.Units also has StartUnit and ActiveState, which Manager has too,
+// so a *Manager is an apply.Units as it is.
 //
 // Every error of a Manager is an *OpError reading
 // "systemd: <op> <unit>: <cause>"; it unwraps to the cause: a *JobError for

@@ -130,13 +130,13 @@ func TestIntegrationDBusManager(t *testing.T) {
 			"RestartUnit next.service replace", "JobRemoved next.service done")
 	})
 
-	t.Run("UnitActive", func(t *testing.T) {
+	t.Run("ActiveState", func(t *testing.T) {
 		for unit, want := range map[string]string{
 			"sitevpn-bird@private.service": "active",
 			"fail.service":                 "failed",
 			"missing.service":              "inactive",
 		} {
-			got, err := m.UnitActive(ctx, unit)
+			got, err := m.ActiveState(ctx, unit)
 			if err != nil || got != want {
 				t.Errorf("%s: %q, %v; want %q", unit, got, err, want)
 			}

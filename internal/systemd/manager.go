@@ -99,11 +99,11 @@ func (m *Manager) StopUnit(ctx context.Context, name string) error {
 	return err
 }
 
-// UnitActive is the unit's ActiveState: "active", "reloading", "inactive",
+// ActiveState is the unit's ActiveState: "active", "reloading", "inactive",
 // "failed", "activating" or "deactivating" (org.freedesktop.systemd1(5)).
 // systemd loads units on demand for this, so a unit it has no file for is
 // "inactive", not an error.
-func (m *Manager) UnitActive(ctx context.Context, name string) (string, error) {
+func (m *Manager) ActiveState(ctx context.Context, name string) (string, error) {
 	var state string
 	err := m.call("active-state", name, func() error {
 		p, err := m.sd.GetUnitPropertyContext(ctx, name, "ActiveState")

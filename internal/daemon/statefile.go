@@ -1,0 +1,37 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sitevpn/sitevpn/internal/atomicfile"
+)
+
+// StatePath is where the daemon publishes its State for `sitevpn status`,
+// relative to the root. It holds no secret: world-readable.
+const StatePath = "run/sitevpn/state.json"
+
+// WriteState replaces the state file under root.
+func WriteState(root string, s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(root, StatePath), append(b, '\n'), 0o644, -1, -1)
+}
+
+// ReadState reads the state file under root.
+func ReadState(root string) (State, error) {
+	var s State
+	p := filepath.Join(root, StatePath)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("reading the daemon's state %s: %w", p, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,176 @@
+// Package gateway owns this gateway's live system, for the CLI and the
+// daemon alike: systemd and networkd over D-Bus, the kernel over netlink
+// and wgctrl, BIRD over its socket. It takes the identity (which gateway,
+// which private key, which namespace and mode) from every pipeline result,
+// so a rotated key, a renamed namespace or a new isolation mode rebuilds
+// exactly what depends on it, without a restart. It is the one place that
+// adds the secret file render never holds (vrf mode's key copy for
+// networkd).
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/identity"
+	"github.com/sitevpn/sitevpn/internal/kernel"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+)
+
+// Kernel is what the gateway needs of the kernel: apply's two methods,
+// the peers' handshakes for health, and letting go of its handles.
+type Kernel interface {
+	apply.Kernel
+	Peers(ctx context.Context, names []string) (map[string]kernel.PeerStats, error)
+	Close() error
+}
+
+// Parts are the handles to the live system. Open makes the real ones;
+// tests pass fakes.
+type Parts struct {
+	// Units connects to systemd on first use: status and plan work on a
+	// host without it.
+	Units func(context.Context) (apply.Units, error)
+	Bird  apply.BirdControl
+	// Sessions reads the BGP sessions of the BIRD behind socket.
+	Sessions func(ctx context.Context, socket string) (map[string]check.Session, error)
+	// NewKernel makes the kernel of a namespace, mode and private key (a
+	// zero key: one that can read but not configure devices).
+	NewKernel func(namespace string, private wgtypes.Key, netns bool) (Kernel, error)
+}
+
+// ApplyTimeout bounds one apply; CheckTimeout one round of readings.
+const (
+	ApplyTimeout = 2 * time.Minute
+	CheckTimeout = 10 * time.Second
+)
+
+// Gateway is this gateway's live system. Its methods run one at a time.
+type Gateway struct {
+	root  string
+	parts Parts
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	units  apply.Units
+	kernel Kernel
+	built  built // what kernel was made for
+}
+
+// built is what the kernel depends on: a change of any part rebuilds it.
+type built struct {
+	namespace string
+	isolation fleet.Isolation
+	key       identity.PrivateKey
+}
+
+// New is a gateway under root ("/" on a real one) over parts.
+func New(root string, parts Parts, log *slog.Logger) *Gateway {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{root: root, parts: parts, log: log}
+}
+
+// Close lets go of the kernel's handles. Links, devices and services
+// stay as they are.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.kernel != nil {
+		g.kernel.Close()
+		g.kernel = nil
+	}
+	if c, ok := g.units.(interface{ Close() error }); ok {
+		c.Close()
+	}
+	g.units = nil
+}
+
+// Apply brings the live system to res: see apply.Engine.Apply.
+func (g *Gateway) Apply(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, ApplyTimeout)
+	defer cancel()
+	e, err := g.engine(ctx, res)
+	if err != nil {
+		return apply.Report{}, err
+	}
+	tree, err := withSecrets(res)
+	if err != nil {
+		return apply.Report{}, err
+	}
+	return e.Apply(ctx, res.Plan, tree)
+}
+
+// Plan lists what Apply would do now, without doing it.
+func (g *Gateway) Plan(ctx context.Context, res *pipeline.Result) ([]apply.Action, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, err := g.engine(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := withSecrets(res)
+	if err != nil {
+		return nil, err
+	}
+	return e.Plan(ctx, res.Plan, tree)
+}
+
+// engine is the apply engine for res: systemd connected, the kernel
+// built for res's namespace, mode and key.
+func (g *Gateway) engine(ctx context.Context, res *pipeline.Result) (*apply.Engine, error) {
+	if res.Key.IsZero() {
+		return nil, fmt.Errorf("this gateway's private key is needed to apply: %w", keyErr(res))
+	}
+	if g.units == nil {
+		u, err := g.parts.Units(ctx)
+		if err != nil {
+			return nil, err
+		}
+		g.units = u
+	}
+	k, err := g.kernelFor(res)
+	if err != nil {
+		return nil, err
+	}
+	return &apply.Engine{Root: g.root, Units: g.units, Kernel: k, Bird: g.parts.Bird, PublicKey: res.Key.Public(), Log: g.log}, nil
+}
+
+// kernelFor returns the kernel for res, made anew when its namespace,
+// mode or key changed.
+func (g *Gateway) kernelFor(res *pipeline.Result) (Kernel, error) {
+	want := built{namespace: res.Plan.Namespace, isolation: res.Plan.Isolation, key: res.Key}
+	if g.kernel != nil && g.built.namespace == want.namespace && g.built.isolation == want.isolation && g.built.key.Equal(want.key) {
+		return g.kernel, nil
+	}
+	if g.kernel != nil {
+		g.kernel.Close()
+		g.kernel = nil
+		g.log.Info("identity changed: rebuilding the kernel side", "namespace", want.namespace, "isolation", want.isolation, "public_key", want.key.Public().String())
+	}
+	k, err := g.parts.NewKernel(want.namespace, want.key.WireGuard(), want.isolation == fleet.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	g.kernel, g.built = k, want
+	return k, nil
+}
+
+func keyErr(res *pipeline.Result) error {
+	if res.KeyErr != nil {
+		return res.KeyErr
+	}
+	return errors.New("no private key")
+}

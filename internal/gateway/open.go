@@ -1,0 +1,38 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/bird"
+	"github.com/sitevpn/sitevpn/internal/link"
+	"github.com/sitevpn/sitevpn/internal/systemd"
+)
+
+var (
+	_ Kernel      = (*link.Kernel)(nil)
+	_ apply.Units = (*systemd.Manager)(nil)
+)
+
+// Open is the gateway under root over the real system: systemd (connected
+// when first needed), the kernel (package link), BIRD's control socket.
+func Open(root string, log *slog.Logger) *Gateway {
+	return New(root, Parts{
+		Units: func(ctx context.Context) (apply.Units, error) {
+			m, err := systemd.New(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("connecting to systemd over D-Bus (apply runs on a systemd host, as root): %w", err)
+			}
+			return m, nil
+		},
+		Bird:     bird.Control{},
+		Sessions: ReadSessions,
+		NewKernel: func(namespace string, private wgtypes.Key, netns bool) (Kernel, error) {
+			return link.New(namespace, private, netns)
+		},
+	}, log)
+}

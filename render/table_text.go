@@ -1,0 +1,19 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteText prints the table as `sitevpn plan` shows it: the gateway (of
+// AS asn), then one line per tunnel.
+func (t Table) WriteText(w io.Writer, asn uint32) {
+	fmt.Fprintf(w, "gateway %s (id %d, site %s, AS%d), isolation %s, namespace %q\n\n", t.Gateway, t.ID, t.Site, asn, t.Isolation, t.Namespace)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TUNNEL\tLISTEN\tPEER\tSITE\tASN\tENDPOINT\tLOCAL6\tLOCAL4")
+	for _, tu := range t.Tunnels {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, tu.Peer.Endpoint, tu.Local6, tu.Local4)
+	}
+	tw.Flush()
+}
