@@ -20,7 +20,7 @@ build:
 example: build
 	@for g in $(GATEWAYS); do \
 		./sitevpn --config examples/article --gateway $$g render --out $(OUT)/$$g >/dev/null || exit 1; \
-		echo "$(OUT)/$$g: $$(find $(OUT)/$$g -type f | wc -l) files"; \
+		echo "$(OUT)/$$g: $$(find $(OUT)/$$g -type f ! -name .sitevpn-rendered | wc -l) files"; \
 	done
 	@rm -rf $(OUT)/empty-root && mkdir -p $(OUT)/empty-root
 	./sitevpn --config examples/article --gateway v1-1 --root $(OUT)/empty-root plan
@@ -100,7 +100,7 @@ package: $(NFPM)
 	echo "sitevpn $$v"; \
 	rm -rf $$b $(DIST)/sitevpn_*_amd64.deb $(DIST)/sitevpn-*.x86_64.rpm; \
 	mkdir -p $$b/man $$b/completions; \
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $$b/sitevpn ./cmd/sitevpn; \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X github.com/sitevpn/sitevpn/internal/version.stamp=$$v" -o $$b/sitevpn ./cmd/sitevpn; \
 	SITEVPN_VERSION=$$v $$b/sitevpn man --out $$b/man; \
 	gzip -9n $$b/man/*.8; \
 	$$b/sitevpn completion bash >$$b/completions/sitevpn.bash; \

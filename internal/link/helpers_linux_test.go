@@ -16,6 +16,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/sitevpn/sitevpn/internal/plan"
+	"github.com/sitevpn/sitevpn/internal/testnetns"
 )
 
 // tunnelFor is the tunnel to the gateway with id remote, as plan derives
@@ -47,12 +48,7 @@ func tunnelFor(t *testing.T, remote int) plan.Tunnel {
 // privileged skips a test unless it may change the kernel's state.
 func privileged(t *testing.T) {
 	t.Helper()
-	if os.Getenv("SITEVPN_PRIVILEGED") != "1" {
-		t.Skip("changes network namespaces and links: set SITEVPN_PRIVILEGED=1 (as root) to run")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("SITEVPN_PRIVILEGED=1 but not root: namespaces and links need CAP_SYS_ADMIN and CAP_NET_ADMIN")
-	}
+	testnetns.Root(t, "changes network namespaces and links")
 }
 
 var nsSeq atomic.Int32

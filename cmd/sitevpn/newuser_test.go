@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sitevpn/sitevpn/internal/check"
+)
+
+// What a new user meets on the command line, tried as issue 11 describes.
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err := run(t, "", args...)
+		if err != "" || !strings.HasPrefix(out, "sitevpn ") || strings.TrimSpace(out) == "sitevpn" {
+			t.Errorf("%v: %q, %q", args, out, err)
+		}
+	}
+}
+
+func TestMistypedFlagSuggestsOne(t *testing.T) {
+	_, err := run(t, "", "--confg", t.TempDir(), "validate")
+	if !strings.Contains(err, "did you mean --config?") {
+		t.Errorf("no suggestion: %q", err)
+	}
+	_, err = run(t, "", "status", "--jsn")
+	if !strings.Contains(err, "did you mean --json?") {
+		t.Errorf("no suggestion for a command's flag: %q", err)
+	}
+}
+
+func TestMissingKeyPointsToGenkeyOut(t *testing.T) {
+	_, err := run(t, "", "--config", configDir(t, ""), "plan")
+	if !strings.Contains(err, "sitevpn genkey --out ") {
+		t.Errorf("the hint does not point to genkey --out: %q", err)
+	}
+}
+
+// Without any fleet, status names the directory and the example, as text
+// and as JSON; it never speaks of applying.
+func TestStatusWithoutAFleet(t *testing.T) {
+	dir := t.TempDir()
+	_, err := run(t, "", "--config", dir, "--root", t.TempDir(), "status")
+	if !strings.Contains(err, "no fleet definition in "+dir) || !strings.Contains(err, "example.hcl.sample") || strings.Contains(err, "applied") {
+		t.Errorf("status without a fleet: %q", err)
+	}
+	out, err := run(t, "", "--config", dir, "--root", t.TempDir(), "status", "--json")
+	var rep check.Report
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || rep.Healthy || len(rep.Problems) != 1 || err != "exit status 1" {
+		t.Errorf("status --json without a fleet: %q (%v), err %q", out, jerr, err)
+	}
+}
+
+// status --gateway reads no private key: on a host without one (a
+// monitoring box, a test) it reports, it does not demand a key.
+func TestStatusWithGatewayNeedsNoKey(t *testing.T) {
+	out, err := run(t, "", "--config", configDir(t, ""), "--root", t.TempDir(), "--gateway", "v1-1", "status", "--json")
+	var rep check.Report
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
+		t.Fatalf("not JSON: %q (%v)", out, jerr)
+	}
+	if rep.Gateway != "v1-1" || len(rep.Tunnels) != 4 || strings.Contains(out, "private key") {
+		t.Errorf("status --gateway without a key: %s (err %q)", out, err)
+	}
+}
+
+func TestRenderRefusesAForeignDirectory(t *testing.T) {
+	cfg := configDir(t, "v1-1")
+	out := t.TempDir()
+	mine := filepath.Join(out, "notes.txt")
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "", "--config", cfg, "render", "--out", out); !strings.Contains(err, "not rendered by sitevpn") {
+		t.Errorf("render into a foreign directory: %q", err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "mine" {
+		t.Error("a file of the foreign directory changed")
+	}
+	// Into its own earlier render: what is no longer rendered goes.
+	dir := filepath.Join(t.TempDir(), "r")
+	if _, err := run(t, "", "--config", cfg, "--gateway", "v1-1", "render", "--out", dir); err != "" {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "etc", "bird", "sitevpn-old.conf")
+	marker := filepath.Join(dir, ".sitevpn-rendered")
+	b, _ := os.ReadFile(marker)
+	if err := os.WriteFile(marker, append(b, "etc/bird/sitevpn-old.conf\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outText, err := run(t, "", "--config", cfg, "--gateway", "v1-1", "render", "--out", dir)
+	if _, serr := os.Stat(stale); err != "" || serr == nil || !strings.Contains(outText, "removed (no longer rendered): "+stale) {
+		t.Errorf("re-render: %q, %q, stale file: %v", outText, err, serr)
+	}
+}
