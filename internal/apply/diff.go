@@ -17,6 +17,9 @@ import (
 type Existing struct {
 	Mode    fs.FileMode
 	Content []byte
+	// Owner and Group are names, read only when running as root (only
+	// root can set them); "" compares equal to anything.
+	Owner, Group string
 }
 
 // Have is the part of the system's state the file diff compares with.
@@ -55,6 +58,10 @@ func Diff(want render.Tree, have Have) []Action {
 		case old.Mode.Perm() != f.Mode.Perm():
 			acts = append(acts, Action{Kind: WriteFile, Target: f.Path, Why: "mode " + old.Mode.Perm().String() + " -> " + f.Mode.Perm().String()})
 			continue // same content: nothing to reload
+		case old.Owner != "" && (old.Owner != f.Owner || old.Group != f.Group):
+			// A service that reads it as another user (BIRD as bird) could not.
+			acts = append(acts, Action{Kind: WriteFile, Target: f.Path, Why: "owner " + old.Owner + ":" + old.Group + " -> " + f.Owner + ":" + f.Group})
+			continue
 		default:
 			continue
 		}

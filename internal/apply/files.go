@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -30,6 +31,30 @@ func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) e
 		_, err = f.Write(content)
 	}
 	return errors.Join(err, f.Close())
+}
+
+// settable reports whether apply sets f's owner and group: as root, when
+// both names resolve. Only then is the owner compared.
+func settable(root string, f render.File) bool {
+	uid, _, err := owner(root, f)
+	return err == nil && uid >= 0
+}
+
+// ownerNames are a file's owner and group names (numbers when a name is
+// unknown).
+func ownerNames(st fs.FileInfo) (string, string) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", ""
+	}
+	owner, group := strconv.Itoa(int(sys.Uid)), strconv.Itoa(int(sys.Gid))
+	if u, err := user.LookupId(owner); err == nil {
+		owner = u.Username
+	}
+	if g, err := user.LookupGroupId(group); err == nil {
+		group = g.Name
+	}
+	return owner, group
 }
 
 // owner resolves a file's owner and group names. Chowning needs root; an

@@ -44,7 +44,11 @@ func ReadHave(root string, want render.Tree) (Have, error) {
 		if err != nil {
 			return have, fmt.Errorf("reading %s: %w", full, err)
 		}
-		have.Files[p] = Existing{Mode: st.Mode(), Content: b}
+		e := Existing{Mode: st.Mode(), Content: b}
+		if f := want.Get(p); f != nil && settable(root, *f) {
+			e.Owner, e.Group = ownerNames(st)
+		}
+		have.Files[p] = e
 	}
 	return have, nil
 }

@@ -1,0 +1,82 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sitevpn/sitevpn/render"
+)
+
+// asRootWithBird skips unless apply can set owners here: root, and a bird
+// group (bird2 installed, as make deps does).
+func asRootWithBird(t *testing.T) int {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("setting a file's owner needs root")
+	}
+	g, err := user.LookupGroup("bird")
+	if err != nil {
+		t.Skip("no bird group: install bird2")
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+	return gid
+}
+
+func groupOf(t *testing.T, path string) int {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(st.Sys().(*syscall.Stat_t).Gid)
+}
+
+// A failed apply puts a file back with its owner and group, not as root
+// (BIRD, running as bird, could not read it), and an apply repairs a
+// file whose owner is wrong although its content and mode are right.
+func TestOwnerRestoredAndRepaired(t *testing.T) {
+	birdGID := asRootWithBird(t)
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(e.Root, render.BirdDir, "sitevpn-private.conf")
+	if got := groupOf(t, conf); got != birdGID {
+		t.Fatalf("BIRD's configuration has group %d, want bird (%d)", got, birdGID)
+	}
+
+	changed := slices.Clone(tree)
+	for i := range changed {
+		if strings.HasPrefix(changed[i].Path, render.BirdDir+"/") {
+			changed[i].Content = append(slices.Clone(changed[i].Content), "# changed\n"...)
+		}
+	}
+	sys.Fail["bird configure /"+render.BirdDir+"/sitevpn-private.conf"] = errors.New("configure failed")
+	if _, err := e.Apply(context.Background(), g, changed); err == nil {
+		t.Fatal("the injected failure did not fail the apply")
+	}
+	if got := groupOf(t, conf); got != birdGID {
+		t.Errorf("after the restore, group %d, want bird (%d)", got, birdGID)
+	}
+
+	if err := os.Chown(conf, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Apply(context.Background(), g, tree)
+	if err != nil || !slices.ContainsFunc(rep.Actions, func(a Action) bool { return strings.HasPrefix(a.Why, "owner root:root -> root:bird") }) {
+		t.Errorf("a wrong owner was not repaired: %v, %v", rep.Actions, err)
+	}
+	if got := groupOf(t, conf); got != birdGID {
+		t.Errorf("after the repair, group %d, want bird (%d)", got, birdGID)
+	}
+	converged(t, e, sys, g, tree)
+}
