@@ -33,12 +33,21 @@ func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) e
 	return errors.Join(err, f.Close())
 }
 
-// settable reports whether apply sets f's owner and group: as root, when
-// both names resolve. Only then is the owner compared.
+// settable reports whether f's owner and group are compared: on a real
+// root ("/", where services read the files as their own users), as root,
+// when both names resolve. A staging root (packaging, render's output)
+// keeps whatever owner it has.
 func settable(root string, f render.File) bool {
+	if root != "/" && !ownersUnderAnyRoot {
+		return false
+	}
 	uid, _, err := owner(root, f)
 	return err == nil && uid >= 0
 }
+
+// ownersUnderAnyRoot lets tests, whose root is a temporary directory,
+// check owners as on "/".
+var ownersUnderAnyRoot = false
 
 // ownerNames are a file's owner and group names (numbers when a name is
 // unknown).

@@ -27,6 +27,8 @@ func asRootWithBird(t *testing.T) int {
 		t.Skip("no bird group: install bird2")
 	}
 	gid, _ := strconv.Atoi(g.Gid)
+	ownersUnderAnyRoot = true
+	t.Cleanup(func() { ownersUnderAnyRoot = false })
 	return gid
 }
 
