@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/fakesys"
+	"github.com/sitevpn/sitevpn/internal/identity"
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/internal/testfleet"
+)
+
+func fakeGateway(t *testing.T) (*Gateway, *fakesys.System) {
+	t.Helper()
+	sys := fakesys.New(t.TempDir(), wgtypes.Key{}, "eth1", "eth2")
+	gw := New(sys.Root, Parts{
+		Units: func(context.Context) (apply.Units, error) { return sys, nil },
+		Bird:  sys,
+		Sessions: func(context.Context, string) (map[string]check.Session, error) {
+			return nil, errors.New("BIRD unreachable (fake)")
+		},
+		NewKernel: func(ns string, k wgtypes.Key, netns bool) (Kernel, error) { return sys.NewKernel(ns, k, netns) },
+	}, nil)
+	t.Cleanup(gw.Close)
+	return gw, sys
+}
+
+// result is the example fleet's v1-1, with src rewritten by edit, and key.
+func result(t *testing.T, key wgtypes.Key, edit func(string) string) *pipeline.Result {
+	t.Helper()
+	src, err := testfleet.ExampleSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: []byte(edit(string(src)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.ForGateway(f, f.Gateway("v1-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != (wgtypes.Key{}) {
+		res.Key = identity.NewPrivateKey(key)
+	}
+	return res
+}
+
+func same(s string) string { return s }
+
+// The kernel side is made once per identity: again for a new key or
+// namespace, not for anything else.
+func TestKernelRebuiltOnlyWhenIdentityChanges(t *testing.T) {
+	gw, sys := fakeGateway(t)
+	keys, err := testfleet.LabKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := keys["v1-1"], keys["v1-2"]
+	steps := []struct {
+		res    *pipeline.Result
+		builds int
+	}{
+		{result(t, k1, same), 1},
+		{result(t, k1, same), 1},
+		{result(t, k1, func(s string) string { return strings.Replace(s, "mtu       = 1420", "mtu       = 1400", 1) }), 1},
+		{result(t, k2, same), 2},
+		{result(t, k2, func(s string) string { return strings.Replace(s, `namespace = "private"`, `namespace = "vpn"`, 1) }), 3},
+	}
+	for i, s := range steps {
+		if _, err := gw.Apply(context.Background(), s.res); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if len(sys.Builds) != s.builds {
+			t.Errorf("step %d: %d kernels built, want %d: %+v", i, len(sys.Builds), s.builds, sys.Builds)
+		}
+	}
+	if last := sys.Builds[len(sys.Builds)-1]; last.Namespace != "vpn" || last.Public != k2.PublicKey() {
+		t.Errorf("last kernel built for %+v", last)
+	}
+}
+
+// Apply needs the private key and says where it failed to read it; Check
+// needs neither the key nor systemd.
+func TestApplyNeedsTheKeyCheckDoesNot(t *testing.T) {
+	gw, sys := fakeGateway(t)
+	res := result(t, wgtypes.Key{}, same)
+	res.KeyErr = errors.New("reading private key /etc/sitevpn/private.key: no private key")
+	if _, err := gw.Apply(context.Background(), res); err == nil || !strings.Contains(err.Error(), "/etc/sitevpn/private.key") {
+		t.Errorf("apply without a key: %v", err)
+	}
+	if len(sys.Calls) != 0 {
+		t.Errorf("apply without a key touched the system: %v", sys.Calls)
+	}
+	rep := gw.Check(context.Background(), res)
+	if rep.Healthy || len(rep.Tunnels) != 4 || !strings.Contains(strings.Join(rep.Problems, "\n"), "BIRD unreachable") {
+		t.Errorf("check without a key: %+v", rep)
+	}
+}
