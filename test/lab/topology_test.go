@@ -77,8 +77,8 @@ const birdc = "birdc -s /run/sitevpn-bird-private/bird.ctl"
 
 // TestLabTopology boots the article's three sites (and a fourth, idle at
 // first), installs sitevpn on every gateway as a user would, checks what
-// the article shows, then runs the scenarios of issue 5 and prints their
-// figures.
+// the article shows, then runs the scenarios of issues 5 and 11 and prints
+// their figures.
 func TestLabTopology(t *testing.T) {
 	start := time.Now()
 	tp := bootTopology(t)
@@ -133,6 +133,14 @@ func TestLabTopology(t *testing.T) {
 		return
 	}
 	t.Run("d-failover", func(t *testing.T) { scenarioFailover(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	t.Run("g-key-rotation", func(t *testing.T) { scenarioKeyRotation(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	t.Run("h-remove-gateway", func(t *testing.T) { scenarioRemoveGateway(t, tp, figures) })
 }
 
 // bootTopology declares every VM with its files, boots them all at once and
