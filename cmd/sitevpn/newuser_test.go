@@ -99,3 +99,23 @@ func TestRenderRefusesAForeignDirectory(t *testing.T) {
 		t.Errorf("re-render: %q, %q, stale file: %v", outText, err, serr)
 	}
 }
+
+// `sitevpn validate /etc/sitevpn/*` passes the key file too, and a *.hcl
+// may be a symlink to it: the key is refused, never quoted, nor is any
+// file that does not parse as a fleet file.
+func TestValidateNeverQuotesTheKey(t *testing.T) {
+	dir := configDir(t, "v1-1")
+	if err := os.Symlink(filepath.Join(dir, "private.key"), filepath.Join(dir, "zz-key.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "", "validate", filepath.Join(dir, "fleet.hcl"), filepath.Join(dir, "private.key"))
+	noSecret(t, "validate with the key file", out+err)
+	if !strings.Contains(err, "A private key, not a fleet file") {
+		t.Errorf("the key file was not refused: %q", err)
+	}
+	out, err = run(t, "", "--config", dir, "validate")
+	noSecret(t, "validate with a *.hcl symlink to the key", out+err)
+	if !strings.Contains(err, "zz-key.hcl") {
+		t.Errorf("the symlink was not refused: %q", err)
+	}
+}

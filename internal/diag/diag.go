@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -34,6 +36,7 @@ func writeOne(b *strings.Builder, d *hcl.Diagnostic, files map[string]*hcl.File)
 	if d.Detail != "" {
 		msg += ": " + d.Detail
 	}
+	msg = printable(msg)
 	if d.Subject == nil {
 		fmt.Fprintf(b, "%s: %s\n", sev, msg)
 		return
@@ -48,13 +51,72 @@ func writeOne(b *strings.Builder, d *hcl.Diagnostic, files map[string]*hcl.File)
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}
-	line := strings.TrimRight(string(lines[r.Start.Line-1]), "\r")
-	fmt.Fprintf(b, "  %s\n", strings.ReplaceAll(line, "\t", " "))
+	line := []rune(strings.TrimRight(string(lines[r.Start.Line-1]), "\r"))
+	col := max(r.Start.Column-1, 0)
 	width := 1
 	if r.End.Line == r.Start.Line && r.End.Column > r.Start.Column {
 		width = r.End.Column - r.Start.Column
 	}
-	fmt.Fprintf(b, "  %s%s\n", strings.Repeat(" ", max(r.Start.Column-1, 0)), strings.Repeat("^", width))
+	// A long line is quoted around the column, so a huge value is never
+	// echoed whole.
+	lead, trail := "", ""
+	if from := col - quoteWidth/2; from > 0 && len(line) > quoteWidth {
+		from = min(from, len(line)-quoteWidth)
+		line, col, lead = line[from:], col-from, "..."
+	}
+	if len(line) > quoteWidth {
+		line, trail = line[:quoteWidth], "..."
+	}
+	width = max(min(width, len(line)-col), 1)
+	fmt.Fprintf(b, "  %s%s%s\n", lead, sourceLine(line), trail)
+	fmt.Fprintf(b, "  %s%s%s\n", strings.Repeat(" ", len(lead)), strings.Repeat(" ", col), strings.Repeat("^", width))
+}
+
+// quoteWidth is the most of a source line a diagnostic quotes; maxMessage
+// the longest message (a value quoted in it is cut).
+const (
+	quoteWidth = 160
+	maxMessage = 1000
+)
+
+// sourceLine shows a quoted line one column per character, so the caret
+// stays under its column: a tab as a space, any other control character
+// (a terminal escape) as "?".
+func sourceLine(line []rune) string {
+	out := make([]rune, len(line))
+	for i, c := range line {
+		switch {
+		case c == '\t':
+			out[i] = ' '
+		case unicode.IsControl(c) || c == utf8.RuneError:
+			out[i] = '?'
+		default:
+			out[i] = c
+		}
+	}
+	return string(out)
+}
+
+// printable escapes what a terminal would act on (control characters
+// other than line breaks, invalid UTF-8) and cuts an overlong message.
+func printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for i, c := range s {
+		if n++; n > maxMessage {
+			b.WriteString("... (cut)")
+			break
+		}
+		switch {
+		case c == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case c != '\n' && unicode.IsControl(c):
+			fmt.Fprintf(&b, "\\x%02x", c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 func before(a, b *hcl.Range) bool {

@@ -13,6 +13,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/safefile"
 )
 
 // KeyFile is where the private key lives, relative to the config directory.
@@ -34,7 +35,9 @@ func ReadPrivateKey(path string) (wgtypes.Key, error) {
 	if st.Mode().Perm()&0o077 != 0 {
 		return wgtypes.Key{}, fmt.Errorf("private key %s has mode %04o, readable by group or others: run `chmod 600 %s`", path, st.Mode().Perm(), path)
 	}
-	b, err := os.ReadFile(path)
+	// A key is one line: anything longer is not one, and a FIFO or device
+	// in its place must not hang or flood the daemon.
+	b, err := safefile.Read(path, 1024)
 	if err != nil {
 		return wgtypes.Key{}, fmt.Errorf("reading private key: %w", err)
 	}

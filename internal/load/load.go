@@ -2,13 +2,13 @@ package load
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Dir loads every *.hcl file of dir, in name order, as one document.
@@ -29,12 +29,17 @@ func Files(paths []string) (*Document, hcl.Diagnostics) {
 	sorted := append([]string(nil), paths...)
 	sort.Strings(sorted)
 	srcs := make([]Source, 0, len(sorted))
+	var diags hcl.Diagnostics
 	for _, p := range sorted {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, hcl.Diagnostics{errorf("Cannot read the configuration", "%v.", err)}
+		src, d := readSource(p)
+		if d != nil {
+			diags = append(diags, d)
+			continue
 		}
-		srcs = append(srcs, Source{Name: p, Bytes: b})
+		srcs = append(srcs, src)
+	}
+	if diags.HasErrors() {
+		return nil, diags // every unreadable file at once; nothing half-read is validated
 	}
 	return Parse(srcs)
 }
@@ -52,15 +57,26 @@ func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 	doc := &Document{Files: map[string]*hcl.File{}}
 	var diags hcl.Diagnostics
 	for _, src := range srcs {
+		if d := checkNesting(src.Name, src.Bytes); d != nil {
+			diags = append(diags, d)
+			continue
+		}
 		f, d := p.ParseHCL(src.Bytes, src.Name)
 		diags = append(diags, d...)
 		if f == nil {
 			continue
 		}
-		doc.Files[src.Name] = f
 		if d.HasErrors() {
-			continue // a broken file's body is partial: its schema errors would only add noise
+			// Quoted (in Files) only when what did parse is a fleet file:
+			// a file that is not one may be anything, a secret included.
+			// Its body is partial anyway: its schema errors would only add
+			// noise.
+			if isFleetFile(f) {
+				doc.Files[src.Name] = f
+			}
+			continue
 		}
+		doc.Files[src.Name] = f
 		diags = append(diags, doc.addBody(f.Body)...)
 	}
 	if doc.Fleet == nil && !diags.HasErrors() {
@@ -73,6 +89,21 @@ func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 		diags = append(diags, d)
 	}
 	return doc, diags
+}
+
+// isFleetFile reports whether the part of f that parsed has a fleet or
+// site block.
+func isFleetFile(f *hcl.File) bool {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return false
+	}
+	for _, b := range body.Blocks {
+		if b.Type == "fleet" || b.Type == "site" {
+			return true
+		}
+	}
+	return false
 }
 
 func (doc *Document) addBody(body hcl.Body) hcl.Diagnostics {

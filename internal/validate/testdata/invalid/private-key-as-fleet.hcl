@@ -1,0 +1,1 @@
+ONiZ6kNRmo5yNH5T1XRSOXWbOmYp3pvmjqAA8jMuDVw=
