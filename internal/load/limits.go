@@ -96,4 +96,3 @@ func fileError(path, summary, format string, args ...any) *hcl.Diagnostic {
 	d.Subject = &hcl.Range{Filename: path, Start: start, End: start}
 	return d
 }
-
