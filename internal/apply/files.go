@@ -14,12 +14,18 @@ import (
 )
 
 // writeScratch writes a file that lives only for this apply (a candidate
-// to check): no temp file, no fsync, since a crash loses nothing.
+// to check): no temp file, no fsync, since a crash loses nothing. Whatever
+// is at path is removed first and the file is made anew without following
+// a symlink, so a link planted there (in a directory another user may
+// write) can neither redirect nor truncate another file.
 func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}

@@ -82,3 +82,26 @@ func TestOwnerRestoredAndRepaired(t *testing.T) {
 	}
 	converged(t, e, sys, g, tree)
 }
+
+// A symlink planted where the candidate goes is replaced, not followed:
+// the file it points to is neither truncated nor written.
+func TestCandidateNeverFollowsALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cand := filepath.Join(dir, ".sitevpn-private.conf.check")
+	if err := os.Symlink(victim, cand); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeScratch(cand, []byte("candidate"), 0o640, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if st, err := os.Lstat(cand); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("the candidate is not a regular file: %v %v", st, err)
+	}
+}

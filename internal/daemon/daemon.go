@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -50,13 +51,22 @@ type Daemon struct {
 	// Metrics receives every state, for the Prometheus exporter.
 	Metrics func(State)
 
-	Debounce  time.Duration // after the last config change, default 100 ms
-	Reconcile time.Duration // drift repair period, default 30 s
-	Health    time.Duration // check period, default 10 s
-	Watchdog  time.Duration // systemd watchdog heartbeat period, 0 = off
+	Debounce time.Duration // after the last config change, default 100 ms
+	// MaxDebounce bounds the wait from the first change of a burst: files
+	// rewritten without pause still get applied. Default 2 s.
+	MaxDebounce time.Duration
+	Reconcile   time.Duration // drift repair period, default 30 s
+	Health      time.Duration // check period, default 10 s
+	Watchdog    time.Duration // systemd watchdog heartbeat period, 0 = off
+	// StuckAfter: the watchdog is fed, apart from the loop, while the
+	// loop's current work is younger than this (an apply is bounded by
+	// its own timeout, 2 min); a loop stuck longer gets the daemon killed
+	// and restarted by systemd. Default 3 min.
+	StuckAfter time.Duration
 
 	good    *pipeline.Result // the last valid configuration: what stays in force
 	current State
+	busy    atomic.Int64 // unix nanoseconds the loop's current work began; 0 idle
 }
 
 // State is what the daemon knows about itself, for status and metrics.
@@ -75,6 +85,12 @@ type State struct {
 func (d *Daemon) defaults() {
 	if d.Debounce == 0 {
 		d.Debounce = 100 * time.Millisecond
+	}
+	if d.MaxDebounce == 0 {
+		d.MaxDebounce = 2 * time.Second
+	}
+	if d.StuckAfter == 0 {
+		d.StuckAfter = 3 * time.Minute
 	}
 	if d.Reconcile == 0 {
 		d.Reconcile = 30 * time.Second
@@ -101,22 +117,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := w.Add(d.Options.ConfigDir); err != nil {
 		return fmt.Errorf("watching %s: %w", d.Options.ConfigDir, err)
 	}
-	d.load(ctx, "start")
-	d.check(ctx)
+	if d.Watchdog > 0 {
+		go d.feedWatchdog(ctx)
+	}
+	d.work(func() { d.load(ctx, "start"); d.check(ctx) })
 	d.notify(Notifier.Ready)
 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
+	var pending time.Time // first change of the burst not applied yet
+	changed := func() {
+		if pending.IsZero() {
+			pending = time.Now()
+		}
+		debounce.Reset(max(min(d.Debounce, d.MaxDebounce-time.Since(pending)), 0))
+	}
 	reconcile := time.NewTicker(d.Reconcile)
 	defer reconcile.Stop()
 	health := time.NewTicker(d.Health)
 	defer health.Stop()
-	var watchdog <-chan time.Time
-	if d.Watchdog > 0 {
-		t := time.NewTicker(d.Watchdog)
-		defer t.Stop()
-		watchdog = t.C
-	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -127,25 +146,50 @@ func (d *Daemon) Run(ctx context.Context) error {
 				return errors.New("configuration watcher closed")
 			}
 			if relevant(ev.Name) {
-				debounce.Reset(d.Debounce)
+				changed()
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
 				return errors.New("configuration watcher closed")
 			}
 			d.Log.Warn("watching the configuration", "err", err)
-			debounce.Reset(d.Debounce) // events may be lost: look again
+			changed() // events may be lost: look again
 		case <-debounce.C:
-			d.load(ctx, "configuration changed")
-			d.check(ctx)
+			pending = time.Time{}
+			d.work(func() { d.load(ctx, "configuration changed"); d.check(ctx) })
 		case <-d.Reload:
-			d.load(ctx, "SIGHUP")
-			d.check(ctx)
+			d.work(func() { d.load(ctx, "SIGHUP"); d.check(ctx) })
 		case <-reconcile.C:
-			d.apply(ctx, "reconcile")
+			d.work(func() { d.apply(ctx, "reconcile") })
 		case <-health.C:
-			d.check(ctx)
-		case <-watchdog:
+			d.work(func() { d.check(ctx) })
+		}
+	}
+}
+
+// work runs f as the loop's current work, which the watchdog watches.
+func (d *Daemon) work(f func()) {
+	d.busy.Store(time.Now().UnixNano())
+	defer d.busy.Store(0)
+	f()
+}
+
+// feedWatchdog sends systemd's heartbeat every Watchdog period, apart
+// from the loop, so that a slow apply (bounded, but longer than
+// WatchdogSec) does not get the daemon killed; it stops feeding once the
+// loop's work is older than StuckAfter: then the daemon is stuck.
+func (d *Daemon) feedWatchdog(ctx context.Context) {
+	t := time.NewTicker(d.Watchdog)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if since := d.busy.Load(); since != 0 && time.Since(time.Unix(0, since)) > d.StuckAfter {
+				d.Log.Error("the loop is stuck: no watchdog heartbeat, systemd will restart the daemon", "busy", time.Since(time.Unix(0, since)).Round(time.Second))
+				continue
+			}
 			d.notify(Notifier.Watchdog)
 		}
 	}

@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sitevpn/sitevpn/internal/apply"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/internal/testfleet"
+)
+
+func fleetDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, _ := testfleet.ExampleSource()
+	key, _ := os.ReadFile(filepath.Join(testfleet.ExampleDir(), "lab-keys", "v1-1.key"))
+	replace(t, filepath.Join(dir, "fleet.hcl"), src)
+	if err := os.WriteFile(filepath.Join(dir, "private.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runDaemon(t *testing.T, d *Daemon) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// An apply slower than the watchdog period (bounded, but longer than
+// WatchdogSec) does not starve the heartbeat; a loop stuck past
+// StuckAfter does.
+func TestSlowApplyDoesNotStarveTheWatchdog(t *testing.T) {
+	rec := &recorder{}
+	release := make(chan struct{})
+	var applying atomic.Bool
+	d := &Daemon{Options: pipeline.Options{ConfigDir: fleetDir(t)}, Notify: rec,
+		Apply: func(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+			applying.Store(true)
+			<-release
+			return apply.Report{}, nil
+		},
+		Reconcile: time.Hour, Health: time.Hour, Watchdog: 10 * time.Millisecond, StuckAfter: time.Hour}
+	runDaemon(t, d)
+	eventually(t, "the first apply to start", applying.Load)
+	n := func() int {
+		_, _, notes := rec.last()
+		return strings.Count(strings.Join(notes, ","), "WATCHDOG")
+	}
+	before := n()
+	eventually(t, "heartbeats while the apply runs", func() bool { return n() >= before+5 })
+	close(release)
+}
+
+func TestStuckLoopStopsTheWatchdog(t *testing.T) {
+	rec := &recorder{}
+	release := make(chan struct{})
+	var applying atomic.Bool
+	d := &Daemon{Options: pipeline.Options{ConfigDir: fleetDir(t)}, Notify: rec,
+		Apply: func(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+			applying.Store(true)
+			<-release
+			return apply.Report{}, nil
+		},
+		Reconcile: time.Hour, Health: time.Hour, Watchdog: 10 * time.Millisecond, StuckAfter: 50 * time.Millisecond}
+	runDaemon(t, d)
+	defer close(release)
+	eventually(t, "the first apply to start", applying.Load)
+	count := func() int {
+		_, _, notes := rec.last()
+		return strings.Count(strings.Join(notes, ","), "WATCHDOG")
+	}
+	// Past StuckAfter the count stops growing: wait until it holds still
+	// for ten periods.
+	last, still := count(), 0
+	eventually(t, "the heartbeat to stop", func() bool {
+		time.Sleep(d.Watchdog)
+		if c := count(); c != last {
+			last, still = c, 0
+			return false
+		}
+		still++
+		return still >= 10
+	})
+}
+
+// Files rewritten without a pause for longer than MaxDebounce are applied
+// during the burst, not after it.
+func TestEndlessBurstStillApplies(t *testing.T) {
+	dir := fleetDir(t)
+	var applies atomic.Int32
+	d := &Daemon{Options: pipeline.Options{ConfigDir: dir},
+		Apply: func(context.Context, *pipeline.Result) (apply.Report, error) {
+			applies.Add(1)
+			return apply.Report{}, nil
+		},
+		Debounce: 100 * time.Millisecond, MaxDebounce: 300 * time.Millisecond, Reconcile: time.Hour, Health: time.Hour}
+	runDaemon(t, d)
+	eventually(t, "the first apply", func() bool { return applies.Load() == 1 })
+	src, _ := os.ReadFile(filepath.Join(dir, "fleet.hcl"))
+	stop := make(chan struct{})
+	burst := make(chan struct{})
+	go func() {
+		defer close(burst)
+		tick := time.NewTicker(10 * time.Millisecond) // faster than Debounce
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C: // by rename, as an editor writes (no t.Fatal off the test's goroutine)
+				tmp := filepath.Join(dir, ".fleet.hcl.tmp")
+				if os.WriteFile(tmp, src, 0o644) == nil {
+					os.Rename(tmp, filepath.Join(dir, "fleet.hcl"))
+				}
+			}
+		}
+	}()
+	eventually(t, "an apply while the burst goes on", func() bool { return applies.Load() >= 2 })
+	close(stop)
+	<-burst
+}
