@@ -34,6 +34,12 @@ type Channel struct {
 
 	// Routes is zero while the channel is down: BIRD prints no counts then.
 	Routes RouteCounts
+
+	// ImportLimit is the channel's import limit (0: none) and
+	// ImportLimitHit whether the protocol reached it: routes over it were
+	// dropped (action block).
+	ImportLimit    int
+	ImportLimitHit bool
 }
 
 // RouteCounts is a channel's "Routes:" line.
@@ -192,6 +198,10 @@ func (c *Channel) set(key, val string) error {
 		c.OutputFilter = val
 	case "Routes":
 		c.Routes, err = parseRouteCounts(val)
+	case "Import limit":
+		n, hit := strings.CutSuffix(val, " [HIT]")
+		c.ImportLimit, err = strconv.Atoi(n)
+		c.ImportLimitHit = hit
 	}
 	return err
 }

@@ -200,3 +200,19 @@ func TestParseProtocolDetails(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelImportLimit(t *testing.T) {
+	for val, want := range map[string]Channel{
+		"1000":       {ImportLimit: 1000},
+		"1000 [HIT]": {ImportLimit: 1000, ImportLimitHit: true},
+	} {
+		var c Channel
+		if err := c.set("Import limit", val); err != nil || c != want {
+			t.Errorf("%q: %+v, %v; want %+v", val, c, err, want)
+		}
+	}
+	var c Channel
+	if err := c.set("Import limit", "lots"); err == nil {
+		t.Error("a malformed limit parsed")
+	}
+}

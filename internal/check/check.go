@@ -25,6 +25,9 @@ type Session struct {
 	Since   time.Time // when the state last changed
 	Routes  uint32    // imported, both families
 	Info    string    // BIRD's last error, when down
+	// LimitHit: the peer announced more routes than the import limit;
+	// those over it were dropped.
+	LimitHit bool
 }
 
 // Readings are one round of measurements, by interface name.
@@ -48,6 +51,7 @@ type Tunnel struct {
 	BGPSince       time.Time     `json:"bgp_since,omitzero"`
 	Routes         uint32        `json:"routes"`
 	Up             bool          `json:"up"`
+	ImportLimitHit bool          `json:"import_limit_hit,omitempty"`
 	Problem        string        `json:"problem,omitempty"`
 	HandshakeFresh bool          `json:"handshake_fresh"`
 }
@@ -99,6 +103,12 @@ func Evaluate(g *plan.Gateway, r Readings, now time.Time) Report {
 		}
 		if tu.BGPState == "" {
 			tu.BGPState = "-"
+		}
+		if s.LimitHit {
+			// The session stays up; what the peer announced over the limit
+			// is not routed.
+			tu.ImportLimitHit = true
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s (%s, site %s): the peer announced more routes than import_limit; those over it are dropped", t.Interface, t.Peer.Gateway, t.Peer.Site))
 		}
 		rep.Healthy = rep.Healthy && tu.Up
 		rep.Tunnels = append(rep.Tunnels, tu)

@@ -250,7 +250,16 @@ func (d *Daemon) apply(ctx context.Context, why string) {
 
 func (d *Daemon) check(ctx context.Context) {
 	if d.good != nil && d.Check != nil {
+		was := map[string]bool{}
+		for _, t := range d.current.Health.Tunnels {
+			was[t.Interface] = t.ImportLimitHit
+		}
 		d.current.Health = d.Check(ctx, d.good)
+		for _, t := range d.current.Health.Tunnels {
+			if t.ImportLimitHit && !was[t.Interface] {
+				d.Log.Warn("a peer hit the import limit: the routes over it are dropped", "interface", t.Interface, "peer", t.Peer, "site", t.Site)
+			}
+		}
 	}
 	d.publish()
 }

@@ -30,6 +30,7 @@ var (
 	descTx          = prometheus.NewDesc("sitevpn_wireguard_transmit_bytes_total", "Bytes sent on the tunnel, as WireGuard counts them.", labels, nil)
 	descBGP         = prometheus.NewDesc("sitevpn_bgp_session_established", "1 when the tunnel's BGP session is Established.", labels, nil)
 	descRoutes      = prometheus.NewDesc("sitevpn_bgp_routes_imported", "Routes imported from the tunnel's BGP session (both families).", labels, nil)
+	descLimitHit    = prometheus.NewDesc("sitevpn_bgp_import_limit_hit", "1 when the tunnel's peer announced more routes than import_limit (those over it are dropped).", labels, nil)
 	descConfigValid = prometheus.NewDesc("sitevpn_config_valid", "1 when the configuration on disk is valid (else the last good one is in force).", nil, nil)
 	descApplies     = prometheus.NewDesc("sitevpn_applies_total", "Applies run (at start, on changes, on SIGHUP, periodic reconciles).", nil, nil)
 	descChanges     = prometheus.NewDesc("sitevpn_apply_changes_total", "Applies that changed something on the system.", nil, nil)
@@ -54,7 +55,7 @@ func (e *Exporter) Update(s State) {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy} {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy} {
 		ch <- d
 	}
 }
@@ -76,6 +77,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descTx, prometheus.CounterValue, float64(t.TxBytes), l...)
 		ch <- prometheus.MustNewConstMetric(descBGP, prometheus.GaugeValue, b2f(t.BGPState == "Established"), l...)
 		ch <- prometheus.MustNewConstMetric(descRoutes, prometheus.GaugeValue, float64(t.Routes), l...)
+		ch <- prometheus.MustNewConstMetric(descLimitHit, prometheus.GaugeValue, b2f(t.ImportLimitHit), l...)
 	}
 	ch <- prometheus.MustNewConstMetric(descConfigValid, prometheus.GaugeValue, b2f(s.ConfigError == ""))
 	ch <- prometheus.MustNewConstMetric(descApplies, prometheus.CounterValue, float64(s.Applies))

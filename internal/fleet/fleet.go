@@ -29,6 +29,10 @@ const (
 	DefaultVRFTable      = 1000
 	DefaultMetricsListen = "127.0.0.1:9474"
 	DefaultHoldTime      = 6
+	// DefaultImportLimit is how many routes of each family one session
+	// may import: a site announces a handful; a peer announcing more
+	// floods no table (the rest are dropped, the session stays up).
+	DefaultImportLimit = 1000
 	// BFD: a packet every 100 ms, down after 5 missed: a dead tunnel is
 	// detected in 0.5 s.
 	DefaultBFDIntervalMS = 100
@@ -59,6 +63,8 @@ type BGP struct {
 	// many intervals without one mean the tunnel is down.
 	BFDIntervalMS int
 	BFDMultiplier int
+	// ImportLimit is the most routes per session and family imported.
+	ImportLimit int
 }
 
 // Site is a location with its own ASN and prefixes.

@@ -57,7 +57,11 @@ func ReadSessions(ctx context.Context, socket string) (map[string]check.Session,
 		if info == "" {
 			info = d.Message
 		}
-		out[d.Name] = check.Session{Present: true, State: d.BGP.State, Since: d.Since, Routes: d.Routes().Imported, Info: info}
+		s := check.Session{Present: true, State: d.BGP.State, Since: d.Since, Routes: d.Routes().Imported, Info: info}
+		for _, c := range d.Channels {
+			s.LimitHit = s.LimitHit || c.ImportLimitHit
+		}
+		out[d.Name] = s
 	}
 	return out, nil
 }

@@ -53,6 +53,7 @@ type BGP struct {
 	BFD           Attr[bool]
 	BFDIntervalMS Attr[int]
 	BFDMultiplier Attr[int]
+	ImportLimit   Attr[int]
 }
 
 // Site is a site block.

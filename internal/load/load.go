@@ -159,6 +159,7 @@ func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
 			BFD:           attr[bool](ba, "bfd"),
 			BFDIntervalMS: attr[int](ba, "bfd_interval_ms"),
 			BFDMultiplier: attr[int](ba, "bfd_multiplier"),
+			ImportLimit:   attr[int](ba, "import_limit"),
 		}
 	}
 	return f, diags

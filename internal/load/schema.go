@@ -31,6 +31,7 @@ var (
 			{Name: "bfd"},
 			{Name: "bfd_interval_ms"},
 			{Name: "bfd_multiplier"},
+			{Name: "import_limit"},
 		},
 	}
 	siteSchema = &hcl.BodySchema{

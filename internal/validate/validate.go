@@ -81,6 +81,7 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 			HoldTime:      fleet.DefaultHoldTime,
 			BFDIntervalMS: fleet.DefaultBFDIntervalMS,
 			BFDMultiplier: fleet.DefaultBFDMultiplier,
+			ImportLimit:   fleet.DefaultImportLimit,
 		},
 	}
 	switch f.Isolation {
@@ -118,6 +119,10 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 			v.errorf(b.BGP.HoldTime.Range, "Invalid hold_time", "hold_time is %d; BGP allows 0 (no keepalives) or 3 to 65535 seconds. 6 detects a dead tunnel in 6 s.", h)
 		}
 		v.bfdTimers(f, b.BGP)
+		f.BGP.ImportLimit = b.BGP.ImportLimit.Or(fleet.DefaultImportLimit)
+		if n := f.BGP.ImportLimit; n < 1 || n > 1_000_000 {
+			v.errorf(b.BGP.ImportLimit.Range, "Invalid import_limit", "import_limit is %d; use 1 to 1000000 routes per session and family (default %d): a peer announcing more floods no table, the rest are dropped.", n, fleet.DefaultImportLimit)
+		}
 	}
 	return f
 }
