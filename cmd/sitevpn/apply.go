@@ -27,6 +27,7 @@ twice in a row does nothing the second time.`,
 			if err != nil {
 				return err
 			}
+			fmt.Fprint(cmd.ErrOrStderr(), res.Warnings)
 			gw := gateway.Open(g.root, newLogger())
 			defer gw.Close()
 			rep, err := gw.Apply(cmd.Context(), res)

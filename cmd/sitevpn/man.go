@@ -21,20 +21,12 @@ func newMan(g *globals) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return fmt.Errorf("man: --out DIR is required")
-			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return fmt.Errorf("man: %w", err)
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true // no date line: the same source gives the same pages
-			h := &doc.GenManHeader{
-				Title:   "SITEVPN",
-				Section: "8",
-				Source:  "sitevpn " + version.String(),
-				Manual:  "System Administration",
-			}
+			h := &doc.GenManHeader{Title: "SITEVPN", Section: "8", Source: "sitevpn " + version.String(), Manual: "System Administration"}
 			if t, ok := version.SourceDate(); ok {
 				h.Date = &t
 			}
@@ -45,5 +37,6 @@ func newMan(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "directory to write sitevpn.8 and sitevpn-COMMAND.8 into")
+	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

@@ -51,7 +51,7 @@ metrics_listen address (or --metrics-listen; "off" disables).`,
 			}
 			if metrics == "" {
 				metrics = fleet.DefaultMetricsListen
-				if f, err := pipeline.Validate(g.options()); err == nil {
+				if f, _, err := pipeline.Validate(g.options()); err == nil {
 					metrics = f.MetricsListen.String()
 				}
 			}

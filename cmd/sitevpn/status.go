@@ -68,6 +68,7 @@ func readStatus(ctx context.Context, g *globals) (check.Report, error) {
 		gw := gateway.Open(g.root, slog.New(slog.DiscardHandler))
 		defer gw.Close()
 		rep = gw.Check(ctx, res)
+		rep.Warnings = check.WarningLines(res.Warnings)
 	case stErr == nil && st.ConfigError != "":
 		rep = st.Health
 	case noFleet(g.config):

@@ -19,10 +19,11 @@ together as one document) instead of --config's *.hcl; usable as Ansible's
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := g.options()
 			o.Files = args
-			f, err := pipeline.Validate(o)
+			f, warnings, err := pipeline.Validate(o)
 			if err != nil {
 				return err
 			}
+			fmt.Fprint(cmd.ErrOrStderr(), warnings)
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d sites, %d gateways\n", len(f.Sites), len(f.Gateways()))
 			return nil
 		},

@@ -63,6 +63,9 @@ type Report struct {
 	// Problems that are not about one tunnel: invalid configuration, a
 	// failed apply, BIRD unreachable.
 	Problems []string `json:"problems,omitempty"`
+	// Warnings of the configuration in force: risky settings, valid; they
+	// do not make the gateway unhealthy.
+	Warnings []string `json:"warnings,omitempty"`
 	Healthy  bool     `json:"healthy"`
 }
 

@@ -3,9 +3,26 @@ package check
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
+
+// WarningLines splits formatted diagnostics into one entry per warning
+// (a warning's quoted source lines stay with it).
+func WarningLines(formatted string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(formatted, "\n"), "\n") {
+		if strings.HasPrefix(l, " ") && len(out) > 0 {
+			out[len(out)-1] += "\n" + l
+			continue
+		}
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // WriteText prints the report as `sitevpn status` shows it: a table of
 // tunnels, the problems, and the verdict.
@@ -28,6 +45,9 @@ func (rep Report) WriteText(w io.Writer) {
 	tw.Flush()
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "problem:", p)
+	}
+	for _, p := range rep.Warnings {
+		fmt.Fprintln(w, "warning:", p)
 	}
 	verdict := "healthy"
 	if !rep.Healthy {

@@ -74,6 +74,7 @@ type Daemon struct {
 // problems.
 type State struct {
 	ConfigError string       `json:"config_error,omitempty"` // the diagnostics of an invalid configuration
+	Warnings    string       `json:"warnings,omitempty"`     // of the configuration in force: risky, valid
 	ApplyError  string       `json:"apply_error,omitempty"`
 	LastApply   time.Time    `json:"last_apply,omitzero"`
 	Applies     int          `json:"applies"`
@@ -218,6 +219,10 @@ func (d *Daemon) load(ctx context.Context, why string) {
 		return
 	}
 	d.current.ConfigError = ""
+	d.current.Warnings = strings.TrimSpace(res.Warnings)
+	if d.current.Warnings != "" {
+		d.Log.Warn("the configuration is valid but risky", "warnings", d.current.Warnings)
+	}
 	d.good = res
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	d.apply(ctx, why)
@@ -291,6 +296,9 @@ func (s State) Report() check.Report {
 	if s.ApplyError != "" {
 		h.Problems = append(h.Problems, "last apply failed: "+s.ApplyError)
 		h.Healthy = false
+	}
+	if s.Warnings != "" && len(h.Warnings) == 0 {
+		h.Warnings = check.WarningLines(s.Warnings)
 	}
 	return h
 }

@@ -36,10 +36,14 @@ type Result struct {
 	// apply needs it).
 	Key    identity.PrivateKey
 	KeyErr error
+	// Warnings are the formatted warnings of the files (risky settings
+	// that are valid): shown, logged, never refused.
+	Warnings string
 }
 
-// Validate loads and validates the fleet. Invalid input is a *diag.Error.
-func Validate(o Options) (*fleet.Fleet, error) {
+// Validate loads and validates the fleet, and formats the warnings of a
+// valid one (risky but accepted settings). Invalid input is a *diag.Error.
+func Validate(o Options) (*fleet.Fleet, string, error) {
 	var doc *load.Document
 	var diags hcl.Diagnostics
 	if len(o.Files) > 0 {
@@ -48,21 +52,21 @@ func Validate(o Options) (*fleet.Fleet, error) {
 		doc, diags = load.Dir(o.ConfigDir)
 	}
 	if doc == nil {
-		return nil, &diag.Error{Diags: diags}
+		return nil, "", &diag.Error{Diags: diags}
 	}
 	// Validate even a document with schema errors: the values that did
 	// load are checked too, so every error of the files shows at once.
 	f, vdiags := validate.Validate(doc)
 	diags = append(diags, vdiags...)
 	if diags.HasErrors() {
-		return nil, &diag.Error{Diags: diags, Files: doc.Files}
+		return nil, "", &diag.Error{Diags: diags, Files: doc.Files}
 	}
-	return f, nil
+	return f, diag.Format(diags, doc.Files), nil
 }
 
 // Run runs every pure stage for this gateway.
 func Run(o Options) (*Result, error) {
-	f, err := Validate(o)
+	f, warnings, err := Validate(o)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +87,7 @@ func Run(o Options) (*Result, error) {
 		res.Key = identity.NewPrivateKey(key)
 	}
 	res.KeyErr = keyErr
+	res.Warnings = warnings
 	return res, nil
 }
 

@@ -25,7 +25,8 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 	var all []sourced
 	for _, s := range doc.Sites {
 		for _, a := range s.Prefixes.Value {
-			if p, err := netip.ParsePrefix(a.Value); err == nil && p.Masked() == p {
+			// A prefix that is not routable is reported as such alone.
+			if p, err := netip.ParsePrefix(a.Value); err == nil && p.Masked() == p && (notRoutable(p) == "" || notRoutable(p) == "link-local") {
 				all = append(all, sourced{p, a.Range, s.Name})
 			}
 		}
@@ -49,15 +50,44 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 	for _, x := range all {
 		v.outsidePools(f, x.p, x.r, "site prefix")
 	}
+	// site returns the site prefix holding a, if any: one lookup per
+	// prefix length.
+	site := func(a netip.Addr) (sourced, bool) {
+		for bits := 0; bits <= a.BitLen(); bits++ {
+			outer, _ := a.Prefix(bits)
+			if o, ok := seen[outer]; ok {
+				return o, true
+			}
+		}
+		return sourced{}, false
+	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
-			if ap, ok := parseEndpoint(g.Endpoint.Value); ok {
-				v.outsidePools(f, netip.PrefixFrom(ap.Addr(), ap.Addr().BitLen()), g.Endpoint.Range, "endpoint")
+			ap, hasEndpoint := parseEndpoint(g.Endpoint.Value)
+			if hasEndpoint {
+				v.outsidePools(f, host(ap.Addr()), g.Endpoint.Range, "endpoint")
+				switch o, ok := site(ap.Addr()); {
+				case ok && o.owner != s.Name:
+					v.errorf(g.Endpoint.Range, "Endpoint inside another site", "endpoint %s of gateway %q is inside prefix %s of site %q (%s): its tunnels' packets would be routed into the VPN itself; use the gateway's public address, outside every site prefix.", ap.Addr(), g.Name, o.p, o.owner, pos(o.r))
+				case ok:
+					v.warnf(g.Endpoint.Range, "Endpoint inside its own site", "endpoint %s of gateway %q is inside its own site's prefix %s (%s): the other sites route that prefix through the tunnels, so the gateway is reachable only while it does not need the tunnels to be reached. Keep public endpoints outside the site prefixes.", ap.Addr(), g.Name, o.p, pos(o.r))
+				}
 			}
 			for _, l := range g.LANs {
 				for _, a := range l.Addresses.Value {
-					if p, err := netip.ParsePrefix(a.Value); err == nil {
-						v.outsidePools(f, p.Masked(), a.Range, "lan address")
+					p, err := netip.ParsePrefix(a.Value)
+					if err != nil {
+						continue
+					}
+					v.outsidePools(f, p.Masked(), a.Range, "lan address")
+					switch o, ok := site(p.Addr()); {
+					case ok && o.owner != s.Name:
+						v.errorf(a.Range, "LAN address inside another site", "lan address %s of gateway %q is inside prefix %s of site %q (%s); a site's LAN uses its own addresses.", p.Addr(), g.Name, o.p, o.owner, pos(o.r))
+					case hasEndpoint && p.Addr() == ap.Addr():
+						v.errorf(a.Range, "LAN address is the endpoint", "lan address %s of gateway %q is its public endpoint: moved into the private namespace with the LAN, it would cut the tunnels; give the LAN its own address.", p.Addr(), g.Name)
+					}
+					if first, ok := v.remember("lan-address:"+p.Addr().String(), a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
+						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s; every interface needs its own address.", p.Addr(), g.Name, first)
 					}
 				}
 			}

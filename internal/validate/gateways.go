@@ -31,6 +31,8 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 		k, err := wgtypes.ParseKey(strings.TrimSpace(b.PublicKey.Value))
 		if err != nil {
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key %q is not a WireGuard key (44 characters of base64); print it on the gateway with `sitevpn pubkey`.", b.PublicKey.Value)
+		} else if k == (wgtypes.Key{}) {
+			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key is all zeros, no key WireGuard can use; print the gateway's key with `sitevpn pubkey`.")
 		} else if first, ok := v.remember(k, b.PublicKey.Range); !ok {
 			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, first)
 		}
@@ -57,6 +59,9 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 			v.errorf(lb.NameRange, "Duplicate lan", "interface %q has two lan blocks in gateway %q; merge them.", lb.Name, b.Name)
 			continue
 		}
+		if f.Isolation == fleet.VRF && lb.Name == f.Namespace {
+			v.errorf(lb.NameRange, "Invalid lan interface", "lan %q has the name of the VRF (namespace %q), which sitevpn creates; rename one of them.", lb.Name, f.Namespace)
+		}
 		seen[lb.Name] = true
 		g.LANs = append(g.LANs, v.lan(lb))
 	}
@@ -79,13 +84,21 @@ func (v *validator) id(a load.Attr[int]) bool {
 // endpoint parses "addr", "[v6addr]:port" or "v4addr:port".
 func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
 	ap, ok := parseEndpoint(a.Value)
+	if zero, err := netip.ParseAddrPort(strings.TrimSpace(a.Value)); err == nil && zero.Port() == 0 {
+		v.errorf(a.Range, "Invalid endpoint", "endpoint %q has port 0; leave the port out (peers then use port_base plus their id) or write the port the gateway listens on.", a.Value)
+		return netip.AddrPort{}
+	}
 	if !ok {
 		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not an IP address; write \"2001:db8:1::1\", \"192.0.2.1\", or with a port \"[2001:db8:1::1]:51820\" / \"192.0.2.1:51820\" (host names are not resolved).", a.Value)
 		return netip.AddrPort{}
 	}
 	addr := ap.Addr()
-	if addr.Zone() != "" || addr.IsUnspecified() || addr.IsMulticast() || addr.IsLoopback() || addr.Is4In6() {
+	if addr.Zone() != "" || addr.Is4In6() {
 		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not a unicast address other gateways can reach; write the gateway's public address.", a.Value)
+		return netip.AddrPort{}
+	}
+	if why := notRoutable(host(addr)); why != "" {
+		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is %s: other gateways cannot reach it; write the gateway's public address.", a.Value, why)
 		return netip.AddrPort{}
 	}
 	if first, ok := v.remember(addr, a.Range); !ok {
@@ -101,15 +114,28 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 		v.errorf(b.NameRange, "Invalid lan interface", "lan %q: an interface name is 1 to 15 letters, digits, '-', '_' or '.'.", b.Name)
 	case tunnelName(b.Name):
 		v.errorf(b.NameRange, "Invalid lan interface", "lan %q: names wg<id> belong to sitevpn's tunnels; rename the interface (systemd .link files can).", b.Name)
+	case b.Name == "lo":
+		v.errorf(b.NameRange, "Invalid lan interface", "lan \"lo\" is the loopback interface, which every namespace has its own of; name the interface towards the site's LAN.")
 	}
+	seen := map[netip.Addr]bool{}
 	for _, a := range b.Addresses.Value {
-		if p, ok := v.prefix(a, "lan address", false); ok {
-			// The network address of a subnet is no interface address (a /31
-			// or /127 has no network address to avoid).
-			if p.Bits() < p.Addr().BitLen()-1 && p.Addr() == p.Masked().Addr() {
-				v.errorf(a.Range, "Invalid lan address", "%q: write the interface's own address with the subnet length, such as \"192.168.101.11/24\".", a.Value)
-				continue
-			}
+		p, ok := v.prefix(a, "lan address", false)
+		if !ok {
+			continue
+		}
+		switch {
+		// The network address of a subnet is no interface address (a /31
+		// or /127 has no network address to avoid), nor is its broadcast.
+		case p.Bits() < p.Addr().BitLen()-1 && p.Addr() == p.Masked().Addr():
+			v.errorf(a.Range, "Invalid lan address", "%q is the subnet's network address: write the interface's own address with the subnet length, such as \"192.168.101.11/24\".", a.Value)
+		case isSubnetBroadcast(p):
+			v.errorf(a.Range, "Invalid lan address", "%q is the subnet's broadcast address: write the interface's own address.", a.Value)
+		case notInterfaceAddress(host(p.Addr())) != "":
+			v.errorf(a.Range, "Invalid lan address", "%q is %s: write the interface's own unicast address.", a.Value, notInterfaceAddress(host(p.Addr())))
+		case seen[p.Addr()]:
+			v.errorf(a.Range, "Duplicate lan address", "%s is listed twice in lan %q; remove one.", p.Addr(), b.Name)
+		default:
+			seen[p.Addr()] = true
 			l.Addresses = append(l.Addresses, p)
 		}
 	}

@@ -34,6 +34,11 @@ func (v *validator) site(f *fleet.Fleet, b *load.Site) *fleet.Site {
 			v.errorf(a.Range, "Duplicate site prefix", "prefix %s is listed twice in site %q; remove one.", p, b.Name)
 			continue
 		}
+		// In a transit pool, the pool's own error says it better.
+		if why := notRoutable(p); why != "" && (p.Bits() == 0 || !f.Transit4.Overlaps(p) && !f.Transit6.Overlaps(p)) {
+			v.errorf(a.Range, "Invalid site prefix", "prefix %s is %s, not a network a site can announce; list the site's routable networks.", p, why)
+			continue
+		}
 		seen[p] = true
 		s.Prefixes = append(s.Prefixes, p)
 	}

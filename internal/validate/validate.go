@@ -56,6 +56,16 @@ func (v *validator) errorf(r hcl.Range, summary, format string, args ...any) {
 	})
 }
 
+// warnf records a warning: valid, but risky; said, never refused.
+func (v *validator) warnf(r hcl.Range, summary, format string, args ...any) {
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
 // remember records where key was first written; it reports false, and the
 // first position (file:line:col), when key was seen before.
 func (v *validator) remember(key any, r hcl.Range) (string, bool) {
@@ -111,6 +121,13 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 	if err != nil {
 		v.errorf(b.MetricsListen.Range, "Invalid metrics_listen", "metrics_listen is %q; write an address and port, such as \"127.0.0.1:9474\" or \"[::1]:9474\".", listen)
 	}
+	switch {
+	case err != nil:
+	case ap.Port() == 0:
+		v.errorf(b.MetricsListen.Range, "Invalid metrics_listen", "metrics_listen %q has port 0, which would pick a port no scraper knows; use a fixed port such as 9474.", listen)
+	case !ap.Addr().IsLoopback():
+		v.warnf(b.MetricsListen.Range, "Metrics open to the network", "metrics_listen %s serves, without authentication, the fleet's topology, peers and traffic counters to every host that reaches %s; keep it on loopback (127.0.0.1:9474) and scrape through a proxy, or firewall the port.", ap, ap.Addr())
+	}
 	f.MetricsListen = ap
 	if b.BGP != nil {
 		f.BGP.HoldTime = b.BGP.HoldTime.Or(fleet.DefaultHoldTime)
@@ -119,6 +136,9 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 			v.errorf(b.BGP.HoldTime.Range, "Invalid hold_time", "hold_time is %d; BGP allows 0 (no keepalives) or 3 to 65535 seconds. 6 detects a dead tunnel in 6 s.", h)
 		}
 		v.bfdTimers(f, b.BGP)
+		if f.BGP.HoldTime == 0 && !f.BGP.BFD {
+			v.warnf(b.BGP.HoldTime.Range, "Dead tunnels go unnoticed", "hold_time = 0 turns BGP keepalives off and BFD is off: a tunnel whose peer died keeps its routes forever and traffic to that site is lost. Use a hold time (6) or bfd = true.")
+		}
 		f.BGP.ImportLimit = b.BGP.ImportLimit.Or(fleet.DefaultImportLimit)
 		if n := f.BGP.ImportLimit; n < 1 || n > 1_000_000 {
 			v.errorf(b.BGP.ImportLimit.Range, "Invalid import_limit", "import_limit is %d; use 1 to 1000000 routes per session and family (default %d): a peer announcing more floods no table, the rest are dropped.", n, fleet.DefaultImportLimit)
@@ -168,6 +188,11 @@ func (v *validator) namespace(f *fleet.Fleet, a load.Attr[string]) {
 		v.errorf(a.Range, "Invalid namespace", "namespace is %q; use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'%s.",
 			f.Namespace, max, map[bool]string{true: " (in vrf mode it names a network interface)"}[f.Isolation == fleet.VRF])
 	}
+	// BIRD's control socket is /run/sitevpn-bird-<namespace>/bird.ctl: a
+	// Unix socket path has 107 bytes.
+	if sock := len("/run/sitevpn-bird-") + len(f.Namespace) + len("/bird.ctl"); sock > 107 {
+		v.errorf(a.Range, "Invalid namespace", "namespace %q is %d bytes: BIRD's control socket path in it would be %d bytes, past the 107 a Unix socket allows; use at most %d.", f.Namespace, len(f.Namespace), sock, 107-len("/run/sitevpn-bird-")-len("/bird.ctl"))
+	}
 	if tunnelName(f.Namespace) {
 		v.errorf(a.Range, "Invalid namespace", "namespace %q looks like a tunnel interface name (wg<id>), which sitevpn owns; pick another name, such as \"private\".", f.Namespace)
 	}
@@ -187,6 +212,8 @@ func (v *validator) pool(a load.Attr[string], name string, six bool, tunnelBits 
 		v.errorf(a.Range, "Invalid "+name, "%s %q has host bits set; write %q.", name, a.Value, p.Masked().String())
 	case p.Bits() > tunnelBits:
 		v.errorf(a.Range, "Invalid "+name, "%s %q cannot hold one /%d; use a shorter prefix.", name, a.Value, tunnelBits)
+	case p.Addr().IsMulticast() || p.Overlaps(netip.MustParsePrefix("ff00::/8")) || p.Overlaps(netip.MustParsePrefix("224.0.0.0/3")) || p.Addr().IsLoopback() || p.Bits() == 0:
+		v.errorf(a.Range, "Invalid "+name, "%s %q is not unicast space (multicast, loopback, reserved or everything); tunnel addresses must be unicast: use a private range such as %q.", name, a.Value, map[bool]string{true: "fd00:ff::/64", false: "169.254.0.0/16"}[six])
 	default:
 		return p
 	}

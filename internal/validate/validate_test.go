@@ -45,20 +45,45 @@ func TestInvalid(t *testing.T) {
 			if !bad {
 				t.Fatalf("no error reported; diagnostics:\n%s", got)
 			}
-			golden := strings.TrimSuffix(c, ".hcl") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./internal/validate -update writes it; review it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("diagnostics differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			compareGolden(t, c, got)
 		})
+	}
+}
+
+// TestWarnings: each testdata/warn/NAME.hcl is valid but risky: no error,
+// and its warnings (position, the risk in words) exactly NAME.err.
+func TestWarnings(t *testing.T) {
+	cases, err := filepath.Glob("testdata/warn/*.hcl")
+	if err != nil || len(cases) < 4 {
+		t.Fatalf("%d warning cases (%v), want at least 4", len(cases), err)
+	}
+	for _, c := range cases {
+		t.Run(strings.TrimSuffix(filepath.Base(c), ".hcl"), func(t *testing.T) {
+			got, bad := check(c)
+			if bad || !strings.Contains(got, ": warning: ") {
+				t.Fatalf("want warnings and no error; diagnostics:\n%s", got)
+			}
+			compareGolden(t, c, got)
+		})
+	}
+}
+
+// compareGolden compares the diagnostics of case c with c's .err file
+// (-update writes it).
+func compareGolden(t *testing.T, c, got string) {
+	t.Helper()
+	golden := strings.TrimSuffix(c, ".hcl") + ".err"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./internal/validate -update writes it; review it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("diagnostics differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
 	}
 }
