@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -8,9 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/daemon"
-	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/gateway"
-	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/systemd"
 )
 
@@ -27,6 +26,12 @@ last good one stays in force. Serves Prometheus metrics on the fleet's
 metrics_listen address (or --metrics-listen; "off" disables).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if metrics != "" {
+				var err error
+				if metrics, err = daemon.ParseListen(metrics); err != nil {
+					return fmt.Errorf("--metrics-listen: %w", err)
+				}
+			}
 			log := newLogger()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
@@ -49,18 +54,11 @@ metrics_listen address (or --metrics-listen; "off" disables).`,
 				State:   func(s daemon.State) error { return daemon.WriteState(g.root, s) },
 				Metrics: exp.Update, Watchdog: wd / 2,
 			}
-			if metrics == "" {
-				metrics = fleet.DefaultMetricsListen
-				if f, _, err := pipeline.Validate(g.options()); err == nil {
-					metrics = f.MetricsListen.String()
-				}
-			}
-			if metrics != "off" {
-				go func() {
-					if err := exp.Serve(ctx, metrics); err != nil {
-						log.Error("serving metrics", "addr", metrics, "err", err)
-					}
-				}()
+			defer exp.Listen("off")
+			if metrics == "" { // the fleet's, followed live
+				d.Listen = exp.Listen
+			} else if err := exp.Listen(metrics); err != nil {
+				return err
 			}
 			return d.Run(ctx)
 		},

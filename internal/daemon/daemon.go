@@ -22,6 +22,7 @@ import (
 	"github.com/sitevpn/sitevpn/internal/apply"
 	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/diag"
+	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
@@ -50,6 +51,9 @@ type Daemon struct {
 	State func(State) error
 	// Metrics receives every state, for the Prometheus exporter.
 	Metrics func(State)
+	// Listen, when set, receives the metrics_listen of every valid
+	// configuration loaded: a changed one applies without a restart.
+	Listen func(addr string) error
 
 	Debounce time.Duration // after the last config change, default 100 ms
 	// MaxDebounce bounds the wait from the first change of a burst: files
@@ -215,6 +219,13 @@ func (d *Daemon) load(ctx context.Context, why string) {
 		}
 		d.current.ConfigError = msg
 		d.Log.Error("configuration rejected; the last good one stays in force", "why", why, "diagnostics", msg)
+		if d.good == nil && d.Listen != nil {
+			// No metrics_listen known yet: the default, so the invalid
+			// configuration shows in the metrics too.
+			if err := d.Listen(fleet.DefaultMetricsListen); err != nil {
+				d.Log.Error("serving metrics", "err", err)
+			}
+		}
 		d.apply(ctx, why+", last good configuration") // keep it in force
 		return
 	}
@@ -224,6 +235,11 @@ func (d *Daemon) load(ctx context.Context, why string) {
 		d.Log.Warn("the configuration is valid but risky", "warnings", d.current.Warnings)
 	}
 	d.good = res
+	if d.Listen != nil {
+		if err := d.Listen(res.Fleet.MetricsListen.String()); err != nil {
+			d.Log.Error("serving metrics", "err", err)
+		}
+	}
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	d.apply(ctx, why)
 }

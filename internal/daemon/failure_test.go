@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,4 +132,29 @@ func TestEndlessBurstStillApplies(t *testing.T) {
 	eventually(t, "an apply while the burst goes on", func() bool { return applies.Load() >= 2 })
 	close(stop)
 	<-burst
+}
+
+// A changed metrics_listen is followed without a restart.
+func TestMetricsListenFollowedLive(t *testing.T) {
+	dir := fleetDir(t)
+	var mu sync.Mutex
+	var addrs []string
+	d := &Daemon{Options: pipeline.Options{ConfigDir: dir},
+		Apply:    func(context.Context, *pipeline.Result) (apply.Report, error) { return apply.Report{}, nil },
+		Listen:   func(a string) error { mu.Lock(); defer mu.Unlock(); addrs = append(addrs, a); return nil },
+		Debounce: 20 * time.Millisecond, Reconcile: time.Hour, Health: time.Hour}
+	runDaemon(t, d)
+	last := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(addrs) == 0 {
+			return ""
+		}
+		return addrs[len(addrs)-1]
+	}
+	eventually(t, "the default address", func() bool { return last() == "127.0.0.1:9474" })
+	src, _ := os.ReadFile(filepath.Join(dir, "fleet.hcl"))
+	edited := strings.Replace(string(src), "fleet {", "fleet {\n  metrics_listen = \"[::1]:9555\"", 1)
+	replace(t, filepath.Join(dir, "fleet.hcl"), []byte(edited))
+	eventually(t, "the new address", func() bool { return last() == "[::1]:9555" })
 }

@@ -2,9 +2,10 @@ package daemon
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -20,6 +21,10 @@ type Exporter struct {
 	mu    sync.Mutex
 	state State
 	reg   *prometheus.Registry
+
+	lmu  sync.Mutex // the listener's
+	addr string     // where it serves; "" nowhere
+	srv  *http.Server
 }
 
 var (
@@ -94,23 +99,57 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// Serve serves /metrics on addr until ctx ends.
-func (e *Exporter) Serve(ctx context.Context, addr string) error {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{}))
+// Listen serves /metrics on addr ("" or "off": nowhere), replacing the
+// listener of an earlier address, so a changed metrics_listen applies
+// without a restart; the same address again changes nothing. The server
+// bounds every phase of a request: a slow or idle client holds nothing.
+func (e *Exporter) Listen(addr string) error {
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	if addr == "off" {
+		addr = ""
+	}
+	if addr == e.addr {
+		return nil
+	}
+	if e.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = e.srv.Shutdown(ctx)
+		cancel()
+		e.srv, e.addr = nil, ""
+	}
+	if addr == "" {
+		return nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("serving metrics on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Timeout: 10 * time.Second}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 8 << 10}
+	go func() { _ = srv.Serve(ln) }() // ends with Shutdown
+	e.srv, e.addr = srv, addr
 	return nil
+}
+
+// Addr is where the exporter serves ("" nowhere).
+func (e *Exporter) Addr() string {
+	e.lmu.Lock()
+	defer e.lmu.Unlock()
+	return e.addr
+}
+
+// ParseListen checks a metrics address as --metrics-listen takes it:
+// "off", or an address and a non-zero port.
+func ParseListen(s string) (string, error) {
+	if s == "off" {
+		return s, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || ap.Port() == 0 {
+		return "", fmt.Errorf("metrics address %q: write an address and a port, such as 127.0.0.1:9474 or [::1]:9474, or off", s)
+	}
+	return ap.String(), nil
 }

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -37,31 +36,56 @@ sitevpn_config_valid 0
 		t.Error(err)
 	}
 
-	// Served over HTTP on loopback.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	// Served over HTTP on loopback, then moved to another address live.
+	addr := freeAddr(t)
+	if err := e.Listen(addr); err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.Serve(ctx, addr)
-	var body string
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	defer e.Listen("off")
+	body := scrape(t, addr)
+	moved := freeAddr(t)
+	if err := e.Listen(moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Errorf("still served on %s after moving to %s", addr, moved)
+	}
+	if b := scrape(t, moved); !strings.Contains(b, "sitevpn_applies_total 3") {
+		t.Errorf("not served on %s after the move", moved)
 	}
 	for _, m := range []string{"sitevpn_wireguard_receive_bytes_total{", "sitevpn_applies_total 3", "process_resident_memory_bytes"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %q", m)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// scrape reads /metrics at addr; Listen has bound it already.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestParseListen(t *testing.T) {
+	for in, ok := range map[string]bool{"off": true, "127.0.0.1:9474": true, "[::1]:9474": true, "127.0.0.1:0": false, "localhost:9474": false, "9474": false, "": false} {
+		if _, err := ParseListen(in); (err == nil) != ok {
+			t.Errorf("ParseListen(%q): %v", in, err)
 		}
 	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // StatePath is where the daemon publishes its State for `sitevpn status`,
-// relative to the root. It holds no secret: world-readable.
+// relative to the root. Only root reads it (0600): it quotes the fleet
+// files of a rejected configuration.
 const StatePath = "run/sitevpn/state.json"
 
 // WriteState replaces the state file under root.
@@ -19,7 +20,7 @@ func WriteState(root string, s State) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(root, StatePath), append(b, '\n'), 0o644, -1, -1)
+	return atomicfile.Write(filepath.Join(root, StatePath), append(b, '\n'), 0o600, -1, -1)
 }
 
 // ReadState reads the state file under root.
