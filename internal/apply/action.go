@@ -32,6 +32,10 @@ const (
 	// MissingLAN is no action but a finding: a lan interface that does not
 	// exist. Apply reports it and goes on with the rest.
 	MissingLAN Kind = "missing-lan"
+	// UnsafeLAN is a refusal: a lan interface that holds the gateway's
+	// default route or endpoint, which moving into the private namespace
+	// would cut off. Apply fails on it, before it moves anything.
+	UnsafeLAN Kind = "unsafe-lan"
 )
 
 // Action is one step of an apply.

@@ -409,3 +409,25 @@ func restarts(calls []string) int {
 	}
 	return n
 }
+
+// A lan interface that holds the gateway's default route or endpoint is
+// never moved into the private namespace: the apply fails on it, first,
+// naming it, and no link is touched.
+func TestUnsafeLANIsNeverMoved(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	sys.LANs["eth2"].Carries = "the default route"
+	_, err := e.Apply(context.Background(), g, tree)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "links" || !strings.Contains(err.Error(), "lan eth2 carries the default route") {
+		t.Fatalf("want a links StepError naming eth2, got %v", err)
+	}
+	for _, c := range sys.Calls {
+		if strings.HasPrefix(c, "move-lan") || strings.HasPrefix(c, "create-tunnel") {
+			t.Errorf("%q done before the refusal", c)
+		}
+	}
+	if q := sys.Queries[len(sys.Queries)-1]; q.Endpoint != g.Endpoint || !g.Endpoint.IsValid() {
+		t.Errorf("the query does not carry the endpoint %v: %+v", g.Endpoint, q)
+	}
+}

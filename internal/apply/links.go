@@ -34,6 +34,7 @@ func QueryFor(g *plan.Gateway, previous []string) kernel.Query {
 	for _, l := range g.LANs {
 		q.LANs = append(q.LANs, l.Interface)
 	}
+	q.Endpoint = g.Endpoint
 	return q
 }
 
@@ -84,10 +85,17 @@ func LinkDiff(g *plan.Gateway, have kernel.State, me wgtypes.Key) (links, retire
 			retire = append(retire, linkAction(c, "no longer in the fleet"))
 		}
 	}
+	var refusals []Action
 	for _, l := range g.LANs {
-		changes = append(changes, lanDiff(l, have.LANs[l.Interface], netns)...)
+		for _, a := range lanDiff(l, have.LANs[l.Interface], netns) {
+			if a.Kind == UnsafeLAN {
+				refusals = append(refusals, a) // first: nothing moves before one fails
+			} else {
+				changes = append(changes, a)
+			}
+		}
 	}
-	return append(creates, changes...), retire
+	return append(append(refusals, creates...), changes...), retire
 }
 
 func tunnelDiff(t plan.Tunnel, st kernel.Tunnel, me wgtypes.Key, netns bool) []Action {
@@ -176,6 +184,8 @@ func lanDiff(l fleet.LAN, st kernel.LAN, netns bool) []Action {
 		return []Action{{Kind: MissingLAN, Target: l.Interface, Why: "no such interface: check the lan block"}}
 	case !netns:
 		return nil // vrf mode: networkd configures LANs
+	case st.InMain && st.Carries != "":
+		return []Action{{Kind: UnsafeLAN, Target: l.Interface, Why: st.Carries}}
 	case st.InMain:
 		// The kernel drops a moved link's addresses and sets it down.
 		acts := []Action{linkAction(kernel.Change{Op: kernel.MoveLAN, Link: l.Interface}, "into the private namespace")}

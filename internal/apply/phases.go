@@ -112,6 +112,8 @@ func (r *run) do(ctx context.Context, a Action) error {
 		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("lan %s: %s", a.Target, a.Why))
 		e.logger().Warn("lan interface missing", "interface", a.Target)
 		return nil
+	case UnsafeLAN:
+		return fmt.Errorf("lan %s carries %s: moving it into the private namespace would cut this gateway off; name the interface towards the site's LAN in the lan block, not the uplink", a.Target, a.Why)
 	case WriteFile:
 		err = r.tx.write(*r.tree.Get(a.Target))
 	case RemoveFile:

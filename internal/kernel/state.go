@@ -23,6 +23,9 @@ type Query struct {
 	// well, queried or not.
 	Tunnels []string
 	LANs    []string
+	// Endpoint is the gateway's public address: a LAN still in the main
+	// namespace that holds it is reported (LAN.Carries).
+	Endpoint netip.Addr
 }
 
 // State is what an observation found; what is missing is absent from the
@@ -58,6 +61,10 @@ type LAN struct {
 	InMain    bool // netns mode: not yet moved
 	Up        bool
 	Addresses []netip.Prefix
+	// Carries, for a LAN in the main namespace, names what of the
+	// gateway's own reachability it holds ("the default route", "the
+	// endpoint address ..."): moving it would cut the gateway off.
+	Carries string
 }
 
 // AllowedIPs of every peer: routing, not WireGuard, decides.

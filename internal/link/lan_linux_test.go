@@ -133,6 +133,45 @@ func mustLink(t *testing.T, n *testNS, name string) netlink.Link {
 	return l
 }
 
+// A LAN in the main namespace that holds the gateway's endpoint address
+// or a default route is reported as such: apply must never move it.
+func TestIntegrationLANCarriesUplink(t *testing.T) {
+	privileged(t)
+	ctx := context.Background()
+	k, main, priv := newKernel(t, mustPrivateKey(t), true)
+	up := main.addLink(t, "up0")
+	other := main.addLink(t, "lan0")
+	for _, l := range []netlink.Link{up, other} {
+		if err := main.h.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := main.h.AddrAdd(up, nlAddr(netip.MustParsePrefix("192.0.2.10/24"), false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := main.h.AddrAdd(other, nlAddr(netip.MustParsePrefix("2001:db8:1::1/64"), false)); err != nil {
+		t.Fatal(err)
+	}
+	q := kernel.Query{Namespace: priv.name, LANs: []string{"up0", "lan0"}, Endpoint: netip.MustParseAddr("2001:db8:1::1")}
+	look := func() map[string]kernel.LAN {
+		st, err := k.Observe(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.LANs
+	}
+	if got := look(); got["up0"].Carries != "" || got["lan0"].Carries != "the gateway's endpoint address 2001:db8:1::1" {
+		t.Errorf("before the default route: %+v", got)
+	}
+	gw := netip.MustParseAddr("192.0.2.1")
+	if err := main.h.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := look(); got["up0"].Carries != "the default route" {
+		t.Errorf("with a default route through up0: %+v", got)
+	}
+}
+
 // In vrf mode everything is in the main namespace and nothing moves.
 func TestIntegrationVRFMode(t *testing.T) {
 	privileged(t)

@@ -113,7 +113,13 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 		if err != nil {
 			return st, opErr("observe", name, err)
 		}
-		st.LANs[name] = kernel.LAN{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
+		lan := kernel.LAN{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
+		if inMain {
+			if lan.Carries, err = carries(s, l, q.Endpoint, addrs); err != nil {
+				return st, opErr("observe", name, err)
+			}
+		}
+		st.LANs[name] = lan
 	}
 	return st, nil
 }

@@ -28,6 +28,9 @@ type Gateway struct {
 	// Sites are the other sites, by ASN: the import policy of their tunnels.
 	Sites         []Site
 	MetricsListen netip.AddrPort
+	// Endpoint is this gateway's own public address: apply never moves
+	// the link that holds it into the private namespace.
+	Endpoint netip.Addr
 }
 
 // Site is a site's routing identity: its ASN and the prefixes it may announce.
@@ -89,6 +92,7 @@ func For(f *fleet.Fleet, me *fleet.Gateway) *Gateway {
 		BGP:           f.BGP,
 		LANs:          me.LANs,
 		MetricsListen: f.MetricsListen,
+		Endpoint:      me.Endpoint.Addr(),
 	}
 	for _, s := range f.Sites {
 		if s == me.Site {
