@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,4 +158,51 @@ func TestMetricsListenFollowedLive(t *testing.T) {
 	edited := strings.Replace(string(src), "fleet {", "fleet {\n  metrics_listen = \"[::1]:9555\"", 1)
 	replace(t, filepath.Join(dir, "fleet.hcl"), []byte(edited))
 	eventually(t, "the new address", func() bool { return last() == "[::1]:9555" })
+}
+
+// A *.hcl symlink to the key file: the configuration is rejected, and
+// neither the state (what status and metrics show) nor the log holds the
+// key.
+func TestKeyNeverReachesStateOrLog(t *testing.T) {
+	dir := fleetDir(t)
+	key, _ := os.ReadFile(filepath.Join(dir, "private.key"))
+	if err := os.Symlink(filepath.Join(dir, "private.key"), filepath.Join(dir, "zz-key.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	var mu sync.Mutex
+	root := t.TempDir()
+	d := &Daemon{Options: pipeline.Options{ConfigDir: dir},
+		Apply:     func(context.Context, *pipeline.Result) (apply.Report, error) { return apply.Report{}, nil },
+		State:     func(s State) error { mu.Lock(); defer mu.Unlock(); return WriteState(root, s) },
+		Log:       slog.New(slog.NewTextHandler(&lockedWriter{w: &log, mu: &mu}, nil)),
+		Reconcile: time.Hour, Health: time.Hour}
+	runDaemon(t, d)
+	var state []byte
+	eventually(t, "the rejection in the state", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		state, _ = os.ReadFile(filepath.Join(root, StatePath))
+		return strings.Contains(string(state), "A private key, not a fleet file")
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	k := strings.TrimSpace(string(key))
+	if strings.Contains(string(state), k) || strings.Contains(log.String(), k) {
+		t.Error("the private key reached the state or the log")
+	}
+	if st, err := os.Stat(filepath.Join(root, StatePath)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode: %v, %v", st.Mode(), err)
+	}
+}
+
+type lockedWriter struct {
+	w  *strings.Builder
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

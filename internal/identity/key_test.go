@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -43,5 +45,25 @@ func TestWriteNewKey(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), k.String()) {
 		t.Error("the second call changed the key")
+	}
+}
+
+// A FIFO or a device where the key should be is refused at once: the
+// daemon watches the file and must never hang on it.
+func TestKeyFileThatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "private.key")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.key")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, zero} {
+		start := time.Now()
+		if _, err := ReadPrivateKey(p); err == nil || time.Since(start) > time.Second {
+			t.Errorf("%s: %v after %v", filepath.Base(p), err, time.Since(start))
+		}
 	}
 }
