@@ -105,23 +105,28 @@ func nlAddr(p netip.Prefix, nodad bool) *netlink.Addr {
 	return a
 }
 
-// addresses lists a link's addresses of global scope (the kernel's own
-// fe80:: ones are link scope), sorted.
-func addresses(s *space, l netlink.Link) ([]netip.Prefix, error) {
-	as, err := retryDump(func() ([]netlink.Addr, error) { return s.h.AddrList(l, netlink.FAMILY_ALL) })
+// addrDump is a namespace's addresses of global scope by link index,
+// each link's sorted.
+type addrDump map[int][]netip.Prefix
+
+// dumpAddresses reads every address of s in one dump.
+func dumpAddresses(s *space) (addrDump, error) {
+	as, err := retryDump(func() ([]netlink.Addr, error) { return s.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing addresses in namespace %s: %w", s.name, err)
 	}
-	var out []netip.Prefix
+	out := addrDump{}
 	for _, a := range as {
 		if a.Scope != unix.RT_SCOPE_UNIVERSE {
 			continue
 		}
 		if p, ok := prefixOf(a.IPNet); ok {
-			out = append(out, p)
+			out[a.LinkIndex] = append(out[a.LinkIndex], p)
 		}
 	}
-	sortPrefixes(out)
+	for _, ps := range out {
+		sortPrefixes(ps)
+	}
 	return out, nil
 }
 

@@ -21,7 +21,7 @@ import (
 
 // tunnelFor is the tunnel to the gateway with id remote, as plan derives
 // it for a gateway with id 1 (addresses of pair (1, remote)).
-func tunnelFor(t *testing.T, remote int) plan.Tunnel {
+func tunnelFor(t testing.TB, remote int) plan.Tunnel {
 	t.Helper()
 	peer, err := wgtypes.GeneratePrivateKey()
 	if err != nil {
@@ -46,7 +46,7 @@ func tunnelFor(t *testing.T, remote int) plan.Tunnel {
 }
 
 // privileged skips a test unless it may change the kernel's state.
-func privileged(t *testing.T) {
+func privileged(t testing.TB) {
 	t.Helper()
 	testnetns.Root(t, "changes network namespaces and links")
 }
@@ -60,7 +60,7 @@ type testNS struct {
 	h    *netlink.Handle
 }
 
-func newTestNS(t *testing.T) *testNS {
+func newTestNS(t testing.TB) *testNS {
 	t.Helper()
 	name := fmt.Sprintf("sitevpn-test-%d-%d", os.Getpid(), nsSeq.Add(1))
 	ns, err := createNamed(name)
@@ -115,7 +115,7 @@ func createNamed(name string) (netns.NsHandle, error) {
 // namespace, so that tests never touch the host's real links, and whose
 // private namespace is another fresh one (or, with exists false, a name
 // that does not exist yet).
-func newKernel(t *testing.T, key wgtypes.Key, exists bool) (k *Kernel, main, priv *testNS) {
+func newKernel(t testing.TB, key wgtypes.Key, exists bool) (k *Kernel, main, priv *testNS) {
 	t.Helper()
 	main = newTestNS(t)
 	if exists {
@@ -130,7 +130,7 @@ func newKernel(t *testing.T, key wgtypes.Key, exists bool) (k *Kernel, main, pri
 
 // kernelIn calls New from a thread in main, which New takes as the main
 // namespace.
-func kernelIn(t *testing.T, main *testNS, private string, key wgtypes.Key, netnsMode bool) *Kernel {
+func kernelIn(t testing.TB, main *testNS, private string, key wgtypes.Key, netnsMode bool) *Kernel {
 	t.Helper()
 	var k *Kernel
 	err := inNamespace(main.ns, func() error {
@@ -145,7 +145,7 @@ func kernelIn(t *testing.T, main *testNS, private string, key wgtypes.Key, netns
 	return k
 }
 
-func mustPrivateKey(t *testing.T) wgtypes.Key {
+func mustPrivateKey(t testing.TB) wgtypes.Key {
 	t.Helper()
 	k, err := wgtypes.GeneratePrivateKey()
 	if err != nil {
@@ -157,7 +157,7 @@ func mustPrivateKey(t *testing.T) wgtypes.Key {
 // addLink adds a veth pair to ns, name and name+"p" (a stand-in for a NIC
 // or, by name, for a tunnel on kernels without WireGuard; this host's
 // kernel has no dummy links either).
-func (n *testNS) addLink(t *testing.T, name string) netlink.Link {
+func (n *testNS) addLink(t testing.TB, name string) netlink.Link {
 	t.Helper()
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = name
@@ -172,7 +172,7 @@ func (n *testNS) addLink(t *testing.T, name string) netlink.Link {
 }
 
 // has reports whether ns has a link of that name.
-func (n *testNS) has(t *testing.T, name string) bool {
+func (n *testNS) has(t testing.TB, name string) bool {
 	t.Helper()
 	_, err := n.h.LinkByName(name)
 	if _, ok := err.(netlink.LinkNotFoundError); ok {
@@ -185,7 +185,7 @@ func (n *testNS) has(t *testing.T, name string) bool {
 }
 
 // requireWireGuard skips unless the kernel can make wireguard links.
-func requireWireGuard(t *testing.T) {
+func requireWireGuard(t testing.TB) {
 	t.Helper()
 	n := newTestNS(t)
 	attrs := netlink.NewLinkAttrs()

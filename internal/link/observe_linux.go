@@ -78,23 +78,42 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 			}
 			where = mainTunnels
 		}
-		if !isWireGuard(l) {
+		if !isTunnelLink(l) {
 			return st, opErr("observe", name, fmt.Errorf("a %s link has the name of a tunnel: rename or remove it", kind(l)))
 		}
 		where[name] = l
 	}
 	for name, l := range inPriv {
-		if !queried[name] && isTunnelName(name) && isWireGuard(l) {
+		if !queried[name] && isTunnelName(name) && isTunnelLink(l) {
 			privTunnels[name] = l // stale
 		}
 	}
-	if priv != nil {
-		if err := observeTunnels(priv, privTunnels, false, st.Tunnels); err != nil {
+	// Addresses come from one dump per namespace, only where needed: a
+	// dump per link filters the whole namespace's every time (quadratic).
+	dumps := map[*space]addrDump{}
+	addrsIn := func(s *space) (addrDump, error) {
+		if d, ok := dumps[s]; ok {
+			return d, nil
+		}
+		d, err := dumpAddresses(s)
+		dumps[s] = d
+		return d, err
+	}
+	for _, w := range []struct {
+		s      *space
+		links  map[string]netlink.Link
+		inMain bool
+	}{{priv, privTunnels, false}, {k.main, mainTunnels, k.netns}} {
+		if w.s == nil || len(w.links) == 0 {
+			continue
+		}
+		d, err := addrsIn(w.s)
+		if err != nil {
+			return st, opErr("observe", "", err)
+		}
+		if err := observeTunnels(w.s, w.links, w.inMain, d, st.Tunnels); err != nil {
 			return st, err
 		}
-	}
-	if err := observeTunnels(k.main, mainTunnels, k.netns, st.Tunnels); err != nil {
-		return st, err
 	}
 
 	for _, name := range q.LANs {
@@ -109,10 +128,11 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 			}
 			s, inMain = k.main, k.netns
 		}
-		addrs, err := addresses(s, l)
+		d, err := addrsIn(s)
 		if err != nil {
 			return st, opErr("observe", name, err)
 		}
+		addrs := d[l.Attrs().Index]
 		lan := kernel.LAN{Exists: true, InMain: inMain, Up: isUp(l), Addresses: addrs}
 		if inMain {
 			if lan.Carries, err = carries(s, l, q.Endpoint, addrs); err != nil {
@@ -126,21 +146,17 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 
 // observeTunnels reads the WireGuard links of one namespace into out: the
 // link half over netlink, the device half with one wgctrl client.
-func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, out map[string]kernel.Tunnel) error {
-	if len(links) == 0 {
-		return nil
-	}
+func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, addrs addrDump, out map[string]kernel.Tunnel) error {
 	found := map[string]kernel.Tunnel{}
 	for name, l := range links {
-		addrs, err := addresses(s, l)
-		if err != nil {
-			return opErr("observe", name, err)
-		}
-		found[name] = kernel.Tunnel{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs}
+		found[name] = kernel.Tunnel{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs[l.Attrs().Index]}
 	}
 	var failed string
 	err := withWG(s, func(c *wgctrl.Client) error {
 		for name, ts := range found {
+			if !isWireGuard(links[name]) {
+				continue // a benchmark's stand-in: no device
+			}
 			d, err := c.Device(name)
 			if errors.Is(err, fs.ErrNotExist) {
 				delete(found, name) // deleted since it was listed
