@@ -74,11 +74,13 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 				}
 			}
 			for _, l := range g.LANs {
+				inLAN := map[netip.Addr]bool{} // a repeat within one lan is reported by lan()
 				for _, a := range l.Addresses.Value {
 					p, err := netip.ParsePrefix(a.Value)
-					if err != nil {
+					if err != nil || inLAN[p.Addr()] {
 						continue
 					}
+					inLAN[p.Addr()] = true
 					v.outsidePools(f, p.Masked(), a.Range, "lan address")
 					switch o, ok := site(p.Addr()); {
 					case ok && o.owner != s.Name:
@@ -86,8 +88,10 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 					case hasEndpoint && p.Addr() == ap.Addr():
 						v.errorf(a.Range, "LAN address is the endpoint", "lan address %s of gateway %q is its public endpoint: moved into the private namespace with the LAN, it would cut the tunnels; give the LAN its own address.", p.Addr(), g.Name)
 					}
-					if first, ok := v.remember("lan-address:"+p.Addr().String(), a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
-						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s; every interface needs its own address.", p.Addr(), g.Name, first)
+					// Per site: other sites may reuse private LAN addresses, which
+					// no tunnel routes.
+					if first, ok := v.remember("lan-address:"+s.Name+":"+p.Addr().String(), a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
+						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s in the same site; every interface of a site needs its own address.", p.Addr(), g.Name, first)
 					}
 				}
 			}

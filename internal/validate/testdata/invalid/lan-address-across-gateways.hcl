@@ -18,6 +18,16 @@ site "paris" {
       ospf      = true
     }
   }
+
+  gateway "v1-2" {
+    id         = 2
+    endpoint   = "2001:db8:1::2"
+    public_key = "AkR9E4j5ZLXiZ1P6G0pD8qYGNfGMSZmvS7ni8/tI4mI="
+
+    lan "eth1" {
+      addresses = ["192.168.10.11/24"]
+    }
+  }
 }
 
 site "berlin" {
@@ -27,10 +37,6 @@ site "berlin" {
   gateway "v2-1" {
     id         = 3
     endpoint   = "2001:db8:2::1"
-
-    lan "eth1" {
-      addresses = ["192.168.10.11/24"]
-    }
     public_key = "tu332Zy9c8g6n9PG6OLBkatkvL9zPDR5K5paj0Gi/GQ="
   }
 }
