@@ -1,7 +1,9 @@
 package apply
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -89,7 +91,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // Plan lists what Apply would do now, in the order it would, without
 // doing it. Link actions are judged against the kernel as it is now.
 func (e *Engine) Plan(ctx context.Context, g *plan.Gateway, tree render.Tree) ([]Action, error) {
-	have, err := e.have(ctx, tree)
+	have, err := e.have(ctx, g, tree)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +116,7 @@ func (e *Engine) Plan(ctx context.Context, g *plan.Gateway, tree render.Tree) ([
 
 // have reads what the file and service diff compares with, and the
 // previous tunnel table: all before this apply writes anything.
-func (e *Engine) have(ctx context.Context, tree render.Tree) (Have, error) {
+func (e *Engine) have(ctx context.Context, g *plan.Gateway, tree render.Tree) (Have, error) {
 	have, err := ReadHave(e.Root, tree)
 	if err != nil {
 		return have, err
@@ -122,7 +124,7 @@ func (e *Engine) have(ctx context.Context, tree render.Tree) (Have, error) {
 	if have.Pending, err = readJournal(e.Root); err != nil {
 		return have, err
 	}
-	if have.Previous, err = previousTunnels(e.Root); err != nil {
+	if have.Previous, err = previousTunnels(have, g, tree); err != nil {
 		return have, err
 	}
 	have.Units = map[string]string{}
@@ -149,17 +151,30 @@ func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway, previous []st
 	return links, retire, nil
 }
 
-// previousTunnels lists the tunnels of the table on disk: the last one
-// written. Observe looks for them too, so removed tunnels are deleted
-// wherever an interrupted apply left them.
-func previousTunnels(root string) ([]string, error) {
-	t, err := ReadTable(root)
-	if err != nil || t == nil {
-		return nil, err
+// previousTunnels lists the tunnels of the table on disk, as have read it
+// before anything was written: the last one written. Observe looks for
+// them too, so removed tunnels are deleted wherever an interrupted apply
+// left them. A table unchanged since is g's own: its names are taken
+// without decoding it (most applies change nothing).
+func previousTunnels(have Have, g *plan.Gateway, tree render.Tree) ([]string, error) {
+	old, ok := have.Files[render.TunnelTable]
+	if !ok {
+		return nil, nil
 	}
-	var names []string
-	for _, tu := range t.Tunnels {
-		names = append(names, tu.Interface)
+	if f := tree.Get(render.TunnelTable); f != nil && bytes.Equal(f.Content, old.Content) {
+		names := make([]string, len(g.Tunnels))
+		for i, t := range g.Tunnels {
+			names[i] = t.Interface
+		}
+		return names, nil
+	}
+	var t render.Table
+	if err := json.Unmarshal(old.Content, &t); err != nil {
+		return nil, fmt.Errorf("reading the tunnel table %s: %w (move it away: the next apply writes it again)", render.TunnelTable, err)
+	}
+	names := make([]string, len(t.Tunnels))
+	for i, tu := range t.Tunnels {
+		names[i] = tu.Interface
 	}
 	return names, nil
 }

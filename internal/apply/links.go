@@ -17,11 +17,11 @@ import (
 // tunnels of the last applied table, so that tunnels removed from the
 // fleet are found and deleted even if an apply was interrupted.
 func QueryFor(g *plan.Gateway, previous []string) kernel.Query {
-	q := kernel.Query{}
+	q := kernel.Query{Tunnels: make([]string, 0, len(g.Tunnels))}
 	if g.Isolation == fleet.NetNS {
 		q.Namespace = g.Namespace
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(g.Tunnels))
 	for _, t := range g.Tunnels {
 		q.Tunnels = append(q.Tunnels, t.Interface)
 		seen[t.Interface] = true
@@ -151,6 +151,9 @@ func peerDiff(want plan.Peer, have kernel.Peer) string {
 }
 
 func samePrefixes(a, b []netip.Prefix) bool {
+	if slices.Equal(a, b) {
+		return true // the usual case, in the same order: no copy, no sort
+	}
 	x, y := slices.Clone(a), slices.Clone(b)
 	cmp := func(p, q netip.Prefix) int {
 		if c := p.Addr().Compare(q.Addr()); c != 0 {

@@ -48,7 +48,7 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 	if err := removeCandidates(e.Root, tree); err != nil {
 		return rep, err
 	}
-	have, err := e.have(ctx, tree)
+	have, err := e.have(ctx, g, tree)
 	if err != nil {
 		return rep, err
 	}
