@@ -400,9 +400,18 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 		if !after.BGP.Established() || after.Since.After(before.Since.Add(time.Second)) || after.Channel("ipv4").Routes.Imported != 1 {
 			t.Errorf("paris %s: %s since %v (was %v), ipv4 %+v: the flood touched the session", after.Name, after.BGP.State, after.Since, before.Since, after.Channel("ipv4").Routes)
 		}
-		sessions, err := gateway.ReadSessions(ctx, filepath.Join(dir, paris.name+".ctl"))
+		sock := filepath.Join(dir, paris.name+".ctl")
+		sessions, err := gateway.ReadSessions(ctx, sock, true)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The light read agrees on the session, without the details.
+		light, err := gateway.ReadSessions(ctx, sock, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, d := light[paris.tunnel.Interface], sessions[paris.tunnel.Interface]; l.State != "Established" || l.State != d.State || !l.Since.Equal(d.Since) && l.Since.Sub(d.Since).Abs() > time.Second {
+			t.Errorf("light read %+v, detailed %+v", l, d)
 		}
 		rep := check.Evaluate(paris.plan, check.Readings{Sessions: sessions}, time.Now())
 		if s := sessions[paris.tunnel.Interface]; !s.LimitHit || !strings.Contains(strings.Join(rep.Problems, "\n"), "import_limit") {

@@ -69,7 +69,7 @@ func testKeyRotation(t *testing.T, vrf bool) {
 	gw := gateway.New(root, gateway.Parts{
 		Units: func(context.Context) (apply.Units, error) { return sys, nil },
 		Bird:  sys,
-		Sessions: func(context.Context, string) (map[string]check.Session, error) {
+		Sessions: func(context.Context, string, bool) (map[string]check.Session, error) {
 			return map[string]check.Session{}, nil
 		},
 		NewKernel: func(ns string, k wgtypes.Key, netns bool) (gateway.Kernel, error) { return sys.NewKernel(ns, k, netns) },

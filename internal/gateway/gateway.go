@@ -41,8 +41,9 @@ type Parts struct {
 	// host without it.
 	Units func(context.Context) (apply.Units, error)
 	Bird  apply.BirdControl
-	// Sessions reads the BGP sessions of the BIRD behind socket.
-	Sessions func(ctx context.Context, socket string) (map[string]check.Session, error)
+	// Sessions reads the BGP sessions of the BIRD behind socket, with
+	// their route counts and import-limit hits when details is set.
+	Sessions func(ctx context.Context, socket string, details bool) (map[string]check.Session, error)
 	// NewKernel makes the kernel of a namespace, mode and private key (a
 	// zero key: one that can read but not configure devices).
 	NewKernel func(namespace string, private wgtypes.Key, netns bool) (Kernel, error)
@@ -64,6 +65,11 @@ type Gateway struct {
 	units  apply.Units
 	kernel Kernel
 	built  built // what kernel was made for
+
+	// the last detailed read of BIRD's sessions, merged into light ones
+	details       map[string]check.Session
+	detailsAt     time.Time
+	detailsSocket string
 }
 
 // built is what the kernel depends on: a change of any part rebuilds it.

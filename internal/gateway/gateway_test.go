@@ -23,7 +23,7 @@ func fakeGateway(t *testing.T) (*Gateway, *fakesys.System) {
 	gw := New(sys.Root, Parts{
 		Units: func(context.Context) (apply.Units, error) { return sys, nil },
 		Bird:  sys,
-		Sessions: func(context.Context, string) (map[string]check.Session, error) {
+		Sessions: func(context.Context, string, bool) (map[string]check.Session, error) {
 			return nil, errors.New("BIRD unreachable (fake)")
 		},
 		NewKernel: func(ns string, k wgtypes.Key, netns bool) (Kernel, error) { return sys.NewKernel(ns, k, netns) },
@@ -102,5 +102,36 @@ func TestApplyNeedsTheKeyCheckDoesNot(t *testing.T) {
 	rep := gw.Check(context.Background(), res)
 	if rep.Healthy || len(rep.Tunnels) != 4 || !strings.Contains(strings.Join(rep.Problems, "\n"), "BIRD unreachable") {
 		t.Errorf("check without a key: %+v", rep)
+	}
+}
+
+// Health reads the light query every time and the details (route counts,
+// import-limit hits) at most every DetailsEvery, keeping the last ones.
+func TestHealthReadsDetailsSeldom(t *testing.T) {
+	sys := fakesys.New(t.TempDir(), wgtypes.Key{}, "eth1", "eth2")
+	var asked []bool
+	gw := New(sys.Root, Parts{
+		Units: func(context.Context) (apply.Units, error) { return sys, nil },
+		Bird:  sys,
+		Sessions: func(_ context.Context, _ string, details bool) (map[string]check.Session, error) {
+			asked = append(asked, details)
+			s := check.Session{Present: true, State: "Established"}
+			if details {
+				s.Routes, s.LimitHit = 2, true
+			}
+			return map[string]check.Session{"wg3": s}, nil
+		},
+		NewKernel: func(ns string, k wgtypes.Key, netns bool) (Kernel, error) { return sys.NewKernel(ns, k, netns) },
+	}, nil)
+	defer gw.Close()
+	res := result(t, wgtypes.Key{}, same)
+	for range 3 {
+		rep := gw.Check(context.Background(), res)
+		if tu := rep.Tunnels[0]; tu.Interface != "wg3" || tu.Routes != 2 || !tu.ImportLimitHit {
+			t.Fatalf("details lost: %+v", tu)
+		}
+	}
+	if len(asked) != 3 || !asked[0] || asked[1] || asked[2] {
+		t.Errorf("detailed reads %v, want only the first", asked)
 	}
 }

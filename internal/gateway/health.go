@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/bird"
@@ -29,27 +30,73 @@ func (g *Gateway) Check(ctx context.Context, res *pipeline.Result) check.Report 
 		r.WireGuardError = "reading WireGuard: " + err.Error()
 	}
 	var err error
-	if r.Sessions, err = g.parts.Sessions(ctx, render.NamesFor(res.Plan).BirdSocket); err != nil {
+	if r.Sessions, err = g.sessions(ctx, render.NamesFor(res.Plan).BirdSocket); err != nil {
 		r.BirdError = err.Error()
 	}
 	return check.Evaluate(res.Plan, r, time.Now())
 }
 
-// ReadSessions reads every protocol of the BIRD behind socket, in one
-// round trip, and returns its BGP sessions by protocol name (the tunnel's
-// interface name).
-func ReadSessions(ctx context.Context, socket string) (map[string]check.Session, error) {
+// DetailsEvery is how often Check reads the sessions' route counts and
+// import-limit hits ("show protocols all", some 550 KB at 1,000
+// sessions); the states come from the light "show protocols" every time.
+const DetailsEvery = time.Minute
+
+// sessions reads the BGP sessions behind socket: states now, the details
+// of the last detailed read (at most DetailsEvery old) merged in.
+func (g *Gateway) sessions(ctx context.Context, socket string) (map[string]check.Session, error) {
+	detailed := time.Since(g.detailsAt) >= DetailsEvery || g.detailsSocket != socket
+	out, err := g.parts.Sessions(ctx, socket, detailed)
+	if err != nil {
+		return nil, err
+	}
+	if detailed {
+		g.details, g.detailsAt, g.detailsSocket = out, time.Now(), socket
+		return out, nil
+	}
+	for name, s := range out {
+		if d, ok := g.details[name]; ok {
+			s.Routes, s.LimitHit = d.Routes, d.LimitHit
+			out[name] = s
+		}
+	}
+	return out, nil
+}
+
+// ReadSessions reads the BGP sessions of the BIRD behind socket, by
+// protocol name (the tunnel's interface name), in one round trip: with
+// details, from "show protocols all" (route counts, import-limit hits),
+// else from the light "show protocols" (state, since, last error).
+func ReadSessions(ctx context.Context, socket string, details bool) (map[string]check.Session, error) {
 	c, err := bird.Dial(ctx, socket)
 	if err != nil {
 		return nil, fmt.Errorf("BIRD unreachable at %s: %w", socket, err)
 	}
 	defer c.Close()
-	details, err := c.ProtocolDetails(ctx)
+	out := map[string]check.Session{}
+	if !details {
+		ps, err := c.Protocols(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading BIRD's protocols: %w", err)
+		}
+		for _, p := range ps {
+			if p.Proto != "BGP" {
+				continue
+			}
+			// Info is the BGP state, then the last error: "Active
+			// Socket: Connection refused".
+			state, info, _ := strings.Cut(p.Info, " ")
+			if state == "" {
+				state = "Down"
+			}
+			out[p.Name] = check.Session{Present: true, State: state, Since: p.Since, Info: strings.TrimSpace(info)}
+		}
+		return out, nil
+	}
+	all, err := c.ProtocolDetails(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading BIRD's protocols: %w", err)
 	}
-	out := map[string]check.Session{}
-	for _, d := range details {
+	for _, d := range all {
 		if d.BGP == nil {
 			continue
 		}
