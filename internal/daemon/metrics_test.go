@@ -17,7 +17,7 @@ func TestExporter(t *testing.T) {
 	e := NewExporter()
 	hs := time.Unix(1700000000, 0)
 	e.Update(State{Applies: 3, Changes: 1, LastApply: hs, Health: check.Report{Healthy: false, Tunnels: []check.Tunnel{
-		{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, Handshake: hs, RxBytes: 10, TxBytes: 20, BGPState: "Established", Routes: 2},
+		{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, Handshake: hs, RxBytes: 10, TxBytes: 20, BGPState: "Established", Routes: 2, ImportLimitHit: true},
 		{Interface: "wg4", Peer: "v2-2", Site: "berlin", BGPState: "Active"},
 	}}, ConfigError: "bad"})
 	if problems, err := testutil.CollectAndLint(e); err != nil || len(problems) > 0 {
@@ -28,11 +28,15 @@ func TestExporter(t *testing.T) {
 # TYPE sitevpn_tunnel_up gauge
 sitevpn_tunnel_up{interface="wg3",peer="v2-1",site="berlin"} 1
 sitevpn_tunnel_up{interface="wg4",peer="v2-2",site="berlin"} 0
+# HELP sitevpn_bgp_import_limit_hit 1 when the tunnel's peer announced more routes than import_limit (those over it are dropped).
+# TYPE sitevpn_bgp_import_limit_hit gauge
+sitevpn_bgp_import_limit_hit{interface="wg3",peer="v2-1",site="berlin"} 1
+sitevpn_bgp_import_limit_hit{interface="wg4",peer="v2-2",site="berlin"} 0
 # HELP sitevpn_config_valid 1 when the configuration on disk is valid (else the last good one is in force).
 # TYPE sitevpn_config_valid gauge
 sitevpn_config_valid 0
 `
-	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_tunnel_up", "sitevpn_config_valid"); err != nil {
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_tunnel_up", "sitevpn_bgp_import_limit_hit", "sitevpn_config_valid"); err != nil {
 		t.Error(err)
 	}
 
