@@ -26,9 +26,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/sitevpn/sitevpn/internal/bird"
-	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/fleet"
-	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/internal/testfleet"
@@ -342,82 +340,6 @@ func TestIntegrationRenderedBIRD(t *testing.T) {
 		for _, g := range []*nsGateway{paris, berlin} {
 			pollUntil(ctx, t, g.name+"'s BFD session Up again", func() error { return bfdUp(ctx, g) })
 		}
-	})
-
-	t.Run("ImportLimit", func(t *testing.T) {
-		// Berlin floods: 20,000 /128s inside its own /64, which paris's
-		// import filter accepts. Paris's rendered import limit keeps all
-		// but the limit out of its tables and kernel; the session stays
-		// up with its routes of the other family; status sees the hit.
-		limit := paris.plan.BGP.ImportLimit
-		before, err := protocolDetail(ctx, paris.client, paris.tunnel.Interface)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := *berlin.plan
-		p.BGP.BFD = true // as the BFD subtest left it
-		conf := strings.ReplaceAll(string(renderBIRDConf(t, &p)),
-			"export where net ~ AS65002_V6 && source != RTS_BGP;",
-			"export where (net ~ AS65002_V6 && source != RTS_BGP) || source = RTS_STATIC;")
-		var flood strings.Builder
-		flood.WriteString("\nprotocol static flood {\n\tipv6;\n")
-		for i := 0; i < 20000; i++ {
-			fmt.Fprintf(&flood, "\troute 2001:db8:a2::1:%x/128 blackhole;\n", i)
-		}
-		flood.WriteString("}\n")
-		path := filepath.Join(dir, berlin.name+"-flood.conf")
-		if err := os.WriteFile(path, []byte(conf+flood.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := berlin.client.Configure(ctx, path); err != nil {
-			t.Fatalf("configure berlin to flood: %v", err)
-		}
-		var ch *bird.Channel
-		pollUntil(ctx, t, "paris to hit its import limit", func() error {
-			d, err := protocolDetail(ctx, paris.client, paris.tunnel.Interface)
-			if err != nil {
-				return err
-			}
-			if ch = d.Channel("ipv6"); ch == nil || !ch.ImportLimitHit {
-				return fmt.Errorf("paris %s ipv6: %+v", d.Name, ch)
-			}
-			return nil
-		})
-		if ch.ImportLimit != limit || ch.Routes.Imported > uint32(limit) {
-			t.Errorf("paris ipv6 channel: limit %d, %d imported; want limit %d, at most that imported", ch.ImportLimit, ch.Routes.Imported, limit)
-		}
-		routes, err := paris.birdRoutes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(routes) > limit+1 {
-			t.Errorf("paris's kernel has %d routes of proto bird, want at most the limit %d and berlin's IPv4 prefix", len(routes), limit)
-		}
-		after, err := protocolDetail(ctx, paris.client, paris.tunnel.Interface)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !after.BGP.Established() || after.Since.After(before.Since.Add(time.Second)) || after.Channel("ipv4").Routes.Imported != 1 {
-			t.Errorf("paris %s: %s since %v (was %v), ipv4 %+v: the flood touched the session", after.Name, after.BGP.State, after.Since, before.Since, after.Channel("ipv4").Routes)
-		}
-		sock := filepath.Join(dir, paris.name+".ctl")
-		sessions, err := gateway.ReadSessions(ctx, sock, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The light read agrees on the session, without the details.
-		light, err := gateway.ReadSessions(ctx, sock, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l, d := light[paris.tunnel.Interface], sessions[paris.tunnel.Interface]; l.State != "Established" || l.State != d.State || !l.Since.Equal(d.Since) && l.Since.Sub(d.Since).Abs() > time.Second {
-			t.Errorf("light read %+v, detailed %+v", l, d)
-		}
-		rep := check.Evaluate(paris.plan, check.Readings{Sessions: sessions}, time.Now())
-		if s := sessions[paris.tunnel.Interface]; !s.LimitHit || !strings.Contains(strings.Join(rep.Problems, "\n"), "import_limit") {
-			t.Errorf("status does not show the hit: session %+v, problems %q", s, rep.Problems)
-		}
-		t.Logf("20,000 announced: %d imported (limit %d), %d routes in paris's kernel", ch.Routes.Imported, limit, len(routes))
 	})
 
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
