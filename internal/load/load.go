@@ -66,17 +66,15 @@ func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 		if f == nil {
 			continue
 		}
-		if d.HasErrors() {
-			// Quoted (in Files) only when what did parse is a fleet file:
-			// a file that is not one may be anything, a secret included.
-			// Its body is partial anyway: its schema errors would only add
-			// noise.
-			if isFleetFile(f) {
-				doc.Files[src.Name] = f
-			}
-			continue
+		// Quoted (in Files) only when what parsed is a fleet file (has a
+		// fleet or site block): a file that is not one may be anything, a
+		// secret included, even one that happens to be valid HCL.
+		if isFleetFile(f) {
+			doc.Files[src.Name] = f
 		}
-		doc.Files[src.Name] = f
+		if d.HasErrors() {
+			continue // a broken file's body is partial: its schema errors would only add noise
+		}
 		diags = append(diags, doc.addBody(f.Body)...)
 	}
 	if doc.Fleet == nil && !diags.HasErrors() {
