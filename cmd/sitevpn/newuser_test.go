@@ -119,3 +119,15 @@ func TestValidateNeverQuotesTheKey(t *testing.T) {
 		t.Errorf("the symlink was not refused: %q", err)
 	}
 }
+
+// sitevpn graph draws the example fleet: 3 sites, 6 gateways, 12
+// tunnels; a format it does not know is refused.
+func TestGraph(t *testing.T) {
+	out, err := run(t, "", "--config", configDir(t, ""), "graph")
+	if err != "" || strings.Count(out, " -- ") != 12 || strings.Count(out, "subgraph cluster_") != 3 {
+		t.Errorf("graph: %q\n%s", err, out)
+	}
+	if _, err := run(t, "", "--config", configDir(t, ""), "graph", "--format", "png"); !strings.Contains(err, `format "png"`) {
+		t.Errorf("graph --format png: %q", err)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +27,7 @@ or restart, networkd and BIRD reloads. Read-only.`,
 			if err != nil {
 				return err
 			}
-			acts, note, err := planActions(cmd, g, res)
+			acts, note, err := gateway.Preview(cmd.Context(), g.root, res)
 			if err != nil {
 				return err
 			}
@@ -64,25 +62,4 @@ func printPlan(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
 	for _, a := range acts {
 		fmt.Fprintf(w, "  %-16s %s (%s)\n", a.Kind, a.Target, a.Why)
 	}
-}
-
-// planActions is the whole plan (files, units, links, BIRD) when this
-// process can see the system (root, systemd on D-Bus); otherwise the files
-// only, with a note saying so.
-func planActions(cmd *cobra.Command, g *globals, res *pipeline.Result) ([]apply.Action, string, error) {
-	note := "(files only: units, links and BIRD are compared when run as root on the gateway)"
-	if os.Geteuid() == 0 && g.root == "/" {
-		gw := gateway.Open(g.root, slog.New(slog.DiscardHandler))
-		defer gw.Close()
-		acts, err := gw.Plan(cmd.Context(), res)
-		if err == nil {
-			return acts, "", nil
-		}
-		note = fmt.Sprintf("(files only: the system could not be read: %v)", err)
-	}
-	have, err := apply.ReadHave(g.root, res.Tree)
-	if err != nil {
-		return nil, "", err
-	}
-	return apply.Diff(res.Tree, have), note, nil
 }

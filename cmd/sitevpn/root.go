@@ -46,7 +46,7 @@ unless --gateway names another.`,
 	pf.StringVar(&g.root, "root", "/", "prefix of every path read or written on the system (tests, packaging)")
 	root.SetFlagErrorFunc(suggestFlag)
 	root.AddCommand(newValidate(g), newRender(g), newPlan(g), newGenkey(g), newPubkey(g),
-		newApply(g), newRun(g), newStatus(g), newVersion(), newMan(g))
+		newApply(g), newRun(g), newStatus(g), newGraph(g), newVersion(), newMan(g))
 	return root
 }
 

@@ -30,7 +30,7 @@ var layers = [][]string{
 	{"internal/link", "internal/fakesys"},
 	{"internal/apply"},
 	{"internal/check"},
-	{"internal/gateway"},
+	{"internal/gateway", "internal/graph"},
 	{"internal/daemon"},
 	{"cmd/sitevpn", "bench/genfleet", "packaging", "internal/layering"},
 }

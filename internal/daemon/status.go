@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+)
+
+// Status is `sitevpn status`: the health of the configuration in force
+// (the files', or while they are invalid the last good one the daemon
+// still runs) read now, with what the daemon reports.
+func Status(ctx context.Context, root string, o pipeline.Options) (check.Report, error) {
+	st, stErr := ReadState(root)
+	res, err := pipeline.Run(o)
+	var rep check.Report
+	switch {
+	case err == nil:
+		gw := gateway.Open(root, slog.New(slog.DiscardHandler))
+		defer gw.Close()
+		rep = gw.Check(ctx, res)
+		rep.Warnings = check.WarningLines(res.Warnings)
+	case stErr == nil && st.ConfigError != "":
+		rep = st.Health
+	case noFleet(o.ConfigDir):
+		return rep, fmt.Errorf("status: no fleet definition in %s (no *.hcl file): put the fleet there; the package installs an example as %s", o.ConfigDir, filepath.Join(o.ConfigDir, "example.hcl.sample"))
+	default:
+		return rep, err
+	}
+	if stErr != nil {
+		return rep, nil // no daemon has run: what the system shows is all
+	}
+	return st.Merge(rep, time.Now()), nil
+}
+
+func noFleet(dir string) bool {
+	m, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	return err == nil && len(m) == 0 || errors.Is(err, fs.ErrNotExist)
+}
