@@ -1,7 +1,7 @@
 #!/bin/bash
 # make package-test: checks the packages built by make package, without a
 # VM. Installs what it needs (Debian 12): lintian, rpm, ansible,
-# ansible-lint, systemd (systemd-analyze).
+# ansible-lint, systemd (systemd-analyze), prometheus (promtool).
 set -euo pipefail
 dist=${1:-dist}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 
 step "tools"
 missing=""
-for t in lintian:lintian rpm:rpm ansible-playbook:ansible ansible-lint:ansible-lint systemd-analyze:systemd; do
+for t in lintian:lintian rpm:rpm ansible-playbook:ansible ansible-lint:ansible-lint systemd-analyze:systemd promtool:prometheus; do
 	command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t##*:}"
 done
 if [ -n "$missing" ]; then
@@ -34,7 +34,8 @@ common="/usr/bin/sitevpn
 /usr/share/man/man8/sitevpn-validate.8.gz
 /usr/share/bash-completion/completions/sitevpn
 /usr/share/fish/vendor_completions.d/sitevpn.fish
-/usr/share/doc/sitevpn/copyright"
+/usr/share/doc/sitevpn/copyright
+/usr/share/sitevpn/prometheus/sitevpn-alerts.yml"
 want_deb="$common
 /lib/systemd/system/sitevpn.service
 /usr/share/zsh/vendor-completions/_sitevpn
@@ -74,6 +75,10 @@ dpkg-deb -x "$deb" "$dist/check/root"
 "$dist/check/root/usr/bin/sitevpn" validate "$dist/check/root/etc/sitevpn/example.hcl.sample" || bad "the shipped example does not validate"
 gzip -dc "$dist/check/root/usr/share/man/man8/sitevpn.8.gz" | grep -q '^\.TH "SITEVPN" "8"' || bad "sitevpn.8 is not a section 8 page"
 rm -rf "$dist/check"
+
+step "alert rules: promtool check rules, test rules; the exporter's output: check metrics"
+(cd packaging/prometheus && promtool check rules sitevpn-alerts.yml && promtool test rules sitevpn-alerts_test.yml) || bad "the alert rules"
+SITEVPN_PROMTOOL=1 go test -count=1 -run '^TestPromtoolCheckMetrics$' ./internal/daemon || bad "promtool check metrics on the exporter's output"
 
 step "maintainer scripts (POSIX sh)"
 for s in packaging/scripts/*.sh; do

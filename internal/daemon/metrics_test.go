@@ -4,6 +4,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,30 @@ func TestParseListen(t *testing.T) {
 		if _, err := ParseListen(in); (err == nil) != ok {
 			t.Errorf("ParseListen(%q): %v", in, err)
 		}
+	}
+}
+
+// promtool check metrics accepts the exporter's real output (make
+// package-test runs it with SITEVPN_PROMTOOL=1, which installs promtool).
+func TestPromtoolCheckMetrics(t *testing.T) {
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("SITEVPN_PROMTOOL") == "1" {
+			t.Fatal("promtool not found, and SITEVPN_PROMTOOL=1: install prometheus")
+		}
+		t.Skip("promtool not found: make package-test installs it")
+	}
+	e := NewExporter()
+	e.Update(State{Applies: 1, Health: check.Report{Tunnels: []check.Tunnel{{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, BGPState: "Established"}}}})
+	addr := freeAddr(t)
+	if err := e.Listen(addr); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Listen("off")
+	body := scrape(t, addr)
+	cmd := exec.Command(bin, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
