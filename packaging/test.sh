@@ -76,9 +76,10 @@ dpkg-deb -x "$deb" "$dist/check/root"
 gzip -dc "$dist/check/root/usr/share/man/man8/sitevpn.8.gz" | grep -q '^\.TH "SITEVPN" "8"' || bad "sitevpn.8 is not a section 8 page"
 rm -rf "$dist/check"
 
-step "alert rules: promtool check rules, test rules; the exporter's output: check metrics"
+step "alert rules: promtool check rules, test rules; the exporter's output: check metrics; the graph from a real Prometheus"
 (cd packaging/prometheus && promtool check rules sitevpn-alerts.yml && promtool test rules sitevpn-alerts_test.yml) || bad "the alert rules"
 SITEVPN_PROMTOOL=1 go test -count=1 -run '^TestPromtoolCheckMetrics$' ./internal/daemon || bad "promtool check metrics on the exporter's output"
+SITEVPN_PROMTOOL=1 go test -count=1 -run '^TestIntegrationPrometheus$' ./internal/graph || bad "sitevpn graph's health from a real Prometheus"
 
 step "maintainer scripts (POSIX sh)"
 for s in packaging/scripts/*.sh; do

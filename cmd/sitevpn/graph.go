@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/spf13/cobra"
 
@@ -13,14 +15,16 @@ import (
 func newGraph(g *globals) *cobra.Command {
 	var format string
 	var status bool
+	var prom string
 	cmd := &cobra.Command{
-		Use:   "graph [--format dot|svg] [--status]",
+		Use:   "graph [--format dot|svg] [--status | --prometheus URL]",
 		Short: "Draw the fleet: sites as clusters, gateways, one edge per tunnel (Graphviz DOT or SVG)",
 		Long: `Draw the fleet from the same plan as the rendered files: sites as
 clusters, gateways as nodes, one edge per tunnel. --format svg renders it
 with Graphviz's dot (installed separately). With --status, this gateway's
 tunnels are coloured by their health: green up, red dashed down with the
-reason.`,
+reason. With --prometheus URL, the whole fleet's tunnels are, as the
+Prometheus server that scrapes every gateway sees them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, _, err := pipeline.Validate(g.options())
@@ -28,7 +32,11 @@ reason.`,
 				return err
 			}
 			var health graph.Health
-			if status {
+			if prom != "" {
+				if health, err = graph.FromPrometheus(cmd.Context(), http.DefaultClient, prom); err != nil {
+					return fmt.Errorf("graph: %w", err)
+				}
+			} else if status {
 				res, err := pipeline.Run(g.options())
 				if err != nil {
 					return err
@@ -42,5 +50,6 @@ reason.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot (Graphviz's language) or svg (rendered with Graphviz)")
 	cmd.Flags().BoolVar(&status, "status", false, "colour this gateway's tunnels by their health")
+	cmd.Flags().StringVar(&prom, "prometheus", "", "colour every tunnel by its health in this Prometheus server (http://host:9090)")
 	return cmd
 }

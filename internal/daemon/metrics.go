@@ -42,6 +42,7 @@ var (
 	descApplyOK     = prometheus.NewDesc("sitevpn_last_apply_success", "1 when the last apply succeeded.", nil, nil)
 	descApplyTime   = prometheus.NewDesc("sitevpn_last_apply_timestamp_seconds", "Time of the last apply.", nil, nil)
 	descHealthy     = prometheus.NewDesc("sitevpn_healthy", "1 when every tunnel is up and nothing is wrong, as `sitevpn status` exits 0.", nil, nil)
+	descInfo        = prometheus.NewDesc("sitevpn_gateway_info", "Which gateway of the fleet this is (always 1): join on instance to name a scrape target's gateway.", []string{"gateway"}, nil)
 )
 
 // NewExporter returns an exporter with the Go and process collectors.
@@ -60,7 +61,7 @@ func (e *Exporter) Update(s State) {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy} {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descInfo} {
 		ch <- d
 	}
 }
@@ -90,6 +91,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descApplyOK, prometheus.GaugeValue, b2f(s.ApplyError == "" && !s.LastApply.IsZero()))
 	ch <- prometheus.MustNewConstMetric(descApplyTime, prometheus.GaugeValue, float64(s.LastApply.UnixNano())/1e9)
 	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, b2f(s.Report().Healthy))
+	if s.Health.Gateway != "" {
+		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.Health.Gateway)
+	}
 }
 
 func b2f(b bool) float64 {
