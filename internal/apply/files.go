@@ -39,28 +39,22 @@ func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) e
 	return errors.Join(err, f.Close())
 }
 
-// settable reports whether f's owner and group are compared: on a real
-// root ("/", where services read the files as their own users), as root,
-// when both names resolve. A staging root (packaging, render's output)
-// keeps whatever owner it has.
-func settable(root string, f render.File) bool {
-	if root != "/" && !ownersUnderAnyRoot {
-		return false
-	}
-	uid, _, err := owner(root, f)
-	return err == nil && uid >= 0
-}
-
-// ownersUnderAnyRoot lets tests, whose root is a temporary directory,
-// check owners as on "/".
-var ownersUnderAnyRoot = false
-
-// ownerNames are a file's owner and group names (numbers when a name is
-// unknown).
-func ownerNames(st fs.FileInfo) (string, string) {
+// ownerAsFound is what Diff compares with f's owner and group: "" when
+// they are not compared (not on a real root, "/", where services read
+// the files as their own users; not root; a name that does not resolve),
+// f's own names when the file's ids are f's, else the names (or numbers)
+// of the ids it has.
+func ownerAsFound(root string, f render.File, st fs.FileInfo) (string, string) {
 	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
+	if !ok || root != "/" && !ownersUnderAnyRoot {
 		return "", ""
+	}
+	uid, gid, err := owner(root, f)
+	switch {
+	case err != nil || uid < 0:
+		return "", ""
+	case int(sys.Uid) == uid && int(sys.Gid) == gid:
+		return f.Owner, f.Group
 	}
 	owner, group := strconv.Itoa(int(sys.Uid)), strconv.Itoa(int(sys.Gid))
 	if u, err := user.LookupId(owner); err == nil {
@@ -71,6 +65,10 @@ func ownerNames(st fs.FileInfo) (string, string) {
 	}
 	return owner, group
 }
+
+// ownersUnderAnyRoot lets tests, whose root is a temporary directory,
+// check owners as on "/".
+var ownersUnderAnyRoot = false
 
 // owner resolves a file's owner and group names. Chowning needs root; an
 // unprivileged run (tests, packaging into a staging root) leaves files

@@ -45,8 +45,8 @@ func ReadHave(root string, want render.Tree) (Have, error) {
 			return have, fmt.Errorf("reading %s: %w", full, err)
 		}
 		e := Existing{Mode: st.Mode(), Content: b}
-		if f := want.Get(p); f != nil && settable(root, *f) {
-			e.Owner, e.Group = ownerNames(st)
+		if f := want.Get(p); f != nil {
+			e.Owner, e.Group = ownerAsFound(root, *f, st)
 		}
 		have.Files[p] = e
 	}
@@ -67,20 +67,4 @@ func ReadManifest(root string) (Manifest, error) {
 		return m, fmt.Errorf("reading the manifest %s: %w (move it away: sitevpn then owns only what it writes next)", filepath.Join(root, ManifestPath), err)
 	}
 	return m, nil
-}
-
-// ReadTable reads the tunnel table under root; nil when there is none.
-func ReadTable(root string) (*render.Table, error) {
-	b, err := os.ReadFile(filepath.Join(root, render.TunnelTable))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the tunnel table: %w", err)
-	}
-	var t render.Table
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("reading the tunnel table %s: %w", filepath.Join(root, render.TunnelTable), err)
-	}
-	return &t, nil
 }
