@@ -138,13 +138,6 @@ func (e *Exporter) Listen(addr string) error {
 	return nil
 }
 
-// Addr is where the exporter serves ("" nowhere).
-func (e *Exporter) Addr() string {
-	e.lmu.Lock()
-	defer e.lmu.Unlock()
-	return e.addr
-}
-
 // ParseListen checks a metrics address as --metrics-listen takes it:
 // "off", or an address and a non-zero port.
 func ParseListen(s string) (string, error) {

@@ -22,7 +22,7 @@ const (
 )
 
 // readSource reads one fleet file: a regular file (after symlinks) under
-// MaxFileBytes, not a WireGuard key. Its diagnostics never quote the
+// MaxFileBytes, not a WireGuard key (Parse checks the other limits). Its diagnostics never quote the
 // content.
 func readSource(path string) (Source, *hcl.Diagnostic) {
 	b, err := safefile.Read(path, MaxFileBytes)
@@ -36,10 +36,7 @@ func readSource(path string) (Source, *hcl.Diagnostic) {
 	case looksLikeKey(b):
 		return Source{}, fileError(path, "A private key, not a fleet file", "%s holds a WireGuard key: it is never read as configuration nor quoted. Keep the key in private.key and pass only the *.hcl files.", path)
 	}
-	if d := checkNesting(path, b); d != nil {
-		return Source{}, d
-	}
-	return Source{Name: path, Bytes: b}, nil
+	return Source{Name: path, Bytes: b}, nil // Parse checks the nesting
 }
 
 var keyPattern = regexp.MustCompile(`^\s*[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\s*$`)

@@ -26,7 +26,8 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 	for _, s := range doc.Sites {
 		for _, a := range s.Prefixes.Value {
 			// A prefix that is not routable is reported as such alone.
-			if p, err := netip.ParsePrefix(a.Value); err == nil && p.Masked() == p && (notRoutable(p) == "" || notRoutable(p) == "link-local") {
+			p, err := netip.ParsePrefix(a.Value)
+			if why := notRoutable(p); err == nil && p.Masked() == p && (why == "" || why == "link-local") {
 				all = append(all, sourced{p, a.Range, s.Name})
 			}
 		}
