@@ -41,54 +41,46 @@ func runDaemon(t *testing.T, d *Daemon) {
 	})
 }
 
+// stuckApply runs a daemon whose first apply blocks until the returned
+// release is closed, with a 10 ms watchdog and stuckAfter, and returns
+// once that apply has started, with a count of the heartbeats sent.
+func stuckApply(t *testing.T, stuckAfter time.Duration) (heartbeats func() int, release chan struct{}) {
+	rec := &recorder{}
+	release = make(chan struct{})
+	var applying atomic.Bool
+	d := &Daemon{Options: pipeline.Options{ConfigDir: fleetDir(t)}, Notify: rec,
+		Apply: func(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+			applying.Store(true)
+			<-release
+			return apply.Report{}, nil
+		},
+		Reconcile: time.Hour, Health: time.Hour, Watchdog: 10 * time.Millisecond, StuckAfter: stuckAfter}
+	runDaemon(t, d)
+	eventually(t, "the first apply to start", applying.Load)
+	return func() int {
+		_, _, notes := rec.last()
+		return strings.Count(strings.Join(notes, ","), "WATCHDOG")
+	}, release
+}
+
 // An apply slower than the watchdog period (bounded, but longer than
 // WatchdogSec) does not starve the heartbeat; a loop stuck past
 // StuckAfter does.
 func TestSlowApplyDoesNotStarveTheWatchdog(t *testing.T) {
-	rec := &recorder{}
-	release := make(chan struct{})
-	var applying atomic.Bool
-	d := &Daemon{Options: pipeline.Options{ConfigDir: fleetDir(t)}, Notify: rec,
-		Apply: func(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
-			applying.Store(true)
-			<-release
-			return apply.Report{}, nil
-		},
-		Reconcile: time.Hour, Health: time.Hour, Watchdog: 10 * time.Millisecond, StuckAfter: time.Hour}
-	runDaemon(t, d)
-	eventually(t, "the first apply to start", applying.Load)
-	n := func() int {
-		_, _, notes := rec.last()
-		return strings.Count(strings.Join(notes, ","), "WATCHDOG")
-	}
+	n, release := stuckApply(t, time.Hour)
+	defer close(release)
 	before := n()
 	eventually(t, "heartbeats while the apply runs", func() bool { return n() >= before+5 })
-	close(release)
 }
 
 func TestStuckLoopStopsTheWatchdog(t *testing.T) {
-	rec := &recorder{}
-	release := make(chan struct{})
-	var applying atomic.Bool
-	d := &Daemon{Options: pipeline.Options{ConfigDir: fleetDir(t)}, Notify: rec,
-		Apply: func(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
-			applying.Store(true)
-			<-release
-			return apply.Report{}, nil
-		},
-		Reconcile: time.Hour, Health: time.Hour, Watchdog: 10 * time.Millisecond, StuckAfter: 50 * time.Millisecond}
-	runDaemon(t, d)
+	count, release := stuckApply(t, 50*time.Millisecond)
 	defer close(release)
-	eventually(t, "the first apply to start", applying.Load)
-	count := func() int {
-		_, _, notes := rec.last()
-		return strings.Count(strings.Join(notes, ","), "WATCHDOG")
-	}
 	// Past StuckAfter the count stops growing: wait until it holds still
 	// for ten periods.
 	last, still := count(), 0
 	eventually(t, "the heartbeat to stop", func() bool {
-		time.Sleep(d.Watchdog)
+		time.Sleep(10 * time.Millisecond) // one watchdog period
 		if c := count(); c != last {
 			last, still = c, 0
 			return false
