@@ -6,9 +6,10 @@ import (
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Dir loads every *.hcl file of dir, in name order, as one document.
@@ -221,14 +222,32 @@ func attr[T any](a attrs, name string) Attr[T] {
 }
 
 // decodeLiteral decodes an expression that must not need an evaluation
-// context.
+// context. It evaluates the expression once: a variable or function gets
+// one clear diagnostic (not a second one about its unknown value), and a
+// value is converted as gohcl.DecodeExpression would, with its messages,
+// without evaluating it again (every value of the fleet passes here).
 func decodeLiteral(expr hcl.Expression, v any) hcl.Diagnostics {
-	// Evaluate first: a variable or function gets one clear diagnostic
-	// instead of a second one about its unknown value.
-	if _, d := expr.Value(nil); d.HasErrors() {
-		return d
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
 	}
-	return gohcl.DecodeExpression(expr, nil, v)
+	ty, err := gocty.ImpliedType(v)
+	if err != nil {
+		panic(fmt.Sprintf("unsuitable decodeLiteral target: %s", err)) // a bug of this package, as in gohcl
+	}
+	if val, err = convert.Convert(val, ty); err == nil {
+		err = gocty.FromCtyValue(val, v)
+	}
+	if err != nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsuitable value type",
+			Detail:   fmt.Sprintf("Unsuitable value: %s", err.Error()),
+			Subject:  expr.StartRange().Ptr(),
+			Context:  expr.Range().Ptr(),
+		})
+	}
+	return diags
 }
 
 // list decodes a list of strings, keeping each element's own range so an

@@ -33,11 +33,13 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 		}
 	}
 	// Shorter prefixes first: a prefix then meets every prefix containing it
-	// in the map, with one lookup per length: linear in the number of prefixes.
+	// in the map, with one lookup per length in use: linear in the number of
+	// prefixes.
 	sort.SliceStable(all, func(i, j int) bool { return all[i].p.Bits() < all[j].p.Bits() })
+	lengths := lengthsInUse(all)
 	seen := map[netip.Prefix]sourced{}
 	for _, x := range all {
-		for bits := 0; bits <= x.p.Bits(); bits++ {
+		for _, bits := range lengths.upTo(x.p.Addr(), x.p.Bits()) {
 			outer, _ := x.p.Addr().Prefix(bits)
 			if o, ok := seen[outer]; ok && o.owner != x.owner {
 				v.errorf(x.r, "Overlapping site prefixes", "prefix %s of site %q overlaps %s of site %q (%s); a prefix belongs to one site only.", x.p, x.owner, o.p, o.owner, pos(o.r))
@@ -52,9 +54,9 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 		v.outsidePools(f, x.p, x.r, "site prefix")
 	}
 	// site returns the site prefix holding a, if any: one lookup per
-	// prefix length.
+	// prefix length in use.
 	site := func(a netip.Addr) (sourced, bool) {
-		for bits := 0; bits <= a.BitLen(); bits++ {
+		for _, bits := range lengths.upTo(a, a.BitLen()) {
 			outer, _ := a.Prefix(bits)
 			if o, ok := seen[outer]; ok {
 				return o, true
@@ -91,13 +93,46 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 					}
 					// Per site: other sites may reuse private LAN addresses, which
 					// no tunnel routes.
-					if first, ok := v.remember("lan-address:"+s.Name+":"+p.Addr().String(), a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
-						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s in the same site; every interface of a site needs its own address.", p.Addr(), g.Name, first)
+					if first, ok := v.remember(lanAddress{s.Name, p.Addr()}, a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
+						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s in the same site; every interface of a site needs its own address.", p.Addr(), g.Name, pos(first))
 					}
 				}
 			}
 		}
 	}
+}
+
+// prefixLengths are the prefix lengths the site prefixes use, ascending, by
+// family: looking an address up at these lengths only, not at every
+// length (129 for IPv6), finds the same prefixes.
+type prefixLengths struct{ v4, v6 []int }
+
+// lengthsInUse lists the lengths of all, which is sorted by length.
+func lengthsInUse(all []sourced) prefixLengths {
+	var l prefixLengths
+	for _, x := range all {
+		in := &l.v6
+		if x.p.Addr().Is4() {
+			in = &l.v4
+		}
+		if n := len(*in); n == 0 || (*in)[n-1] != x.p.Bits() {
+			*in = append(*in, x.p.Bits())
+		}
+	}
+	return l
+}
+
+// upTo returns the lengths of a's family up to limit bits.
+func (l prefixLengths) upTo(a netip.Addr, limit int) []int {
+	in := l.v6
+	if a.Is4() {
+		in = l.v4
+	}
+	n := 0
+	for n < len(in) && in[n] <= limit {
+		n++
+	}
+	return in[:n]
 }
 
 func (v *validator) outsidePools(f *fleet.Fleet, p netip.Prefix, r hcl.Range, what string) {
@@ -113,17 +148,17 @@ func (v *validator) outsidePools(f *fleet.Fleet, p netip.Prefix, r hcl.Range, wh
 func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	b := doc.Fleet
 	maxID := 0
-	var maxAt string
 	for _, s := range f.Sites {
 		for _, g := range s.Gateways {
 			if g.ID > maxID && g.ID <= 65535 {
-				maxID, maxAt = g.ID, pos(v.at[idKey(g.ID)])
+				maxID = g.ID
 			}
 		}
 	}
 	if maxID == 0 {
 		return
 	}
+	maxAt := pos(v.at[idKey(maxID)])
 	if f.PortBase >= 1 && f.PortBase <= 65535 && f.PortBase+maxID > 65535 {
 		v.errorf(b.PortBase.Range, "port_base too high", "port_base %d plus the highest gateway id %d (%s) passes 65535; lower port_base to at most %d.", f.PortBase, maxID, maxAt, 65535-maxID)
 	}

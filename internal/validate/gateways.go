@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -20,8 +19,8 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 	if !validName(b.Name, maxName) {
 		v.errorf(b.NameRange, "Invalid gateway name", "gateway name %q: use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'.", b.Name, maxName)
 	}
-	if first, ok := v.remember("gateway:"+b.Name, b.NameRange); !ok {
-		v.errorf(b.NameRange, "Duplicate gateway name", "gateway %q is already defined at %s; names are unique across the fleet.", b.Name, first)
+	if first, ok := v.remember(gatewayName(b.Name), b.NameRange); !ok {
+		v.errorf(b.NameRange, "Duplicate gateway name", "gateway %q is already defined at %s; names are unique across the fleet.", b.Name, pos(first))
 	}
 	idOK := b.ID.Set && v.id(b.ID)
 	if b.Endpoint.Set {
@@ -34,7 +33,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 		} else if k == (wgtypes.Key{}) {
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key is all zeros, no key WireGuard can use; print the gateway's key with `sitevpn pubkey`.")
 		} else if first, ok := v.remember(k, b.PublicKey.Range); !ok {
-			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, first)
+			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, pos(first))
 		}
 		g.PublicKey = k
 	}
@@ -49,8 +48,8 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 	}
 	// A derived router id repeats only when the id does, which is reported already.
 	if b.RouterID.Set || idOK {
-		if first, ok := v.remember("router-id:"+g.RouterID.String(), b.RouterID.Range); !ok {
-			v.errorf(b.RouterID.Range, "Duplicate router_id", "router id %s of gateway %q is already used at %s; set a distinct router_id.", g.RouterID, b.Name, first)
+		if first, ok := v.remember(routerID(g.RouterID), b.RouterID.Range); !ok {
+			v.errorf(b.RouterID.Range, "Duplicate router_id", "router id %s of gateway %q is already used at %s; set a distinct router_id.", g.RouterID, b.Name, pos(first))
 		}
 	}
 	seen := map[string]bool{}
@@ -75,7 +74,7 @@ func (v *validator) id(a load.Attr[int]) bool {
 		return false
 	}
 	if first, ok := v.remember(idKey(a.Value), a.Range); !ok {
-		v.errorf(a.Range, "Duplicate id", "id %d is already used at %s; give each gateway of the fleet its own id, and never reuse one for another gateway.", a.Value, first)
+		v.errorf(a.Range, "Duplicate id", "id %d is already used at %s; give each gateway of the fleet its own id, and never reuse one for another gateway.", a.Value, pos(first))
 		return false
 	}
 	return true
@@ -102,7 +101,7 @@ func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	if first, ok := v.remember(addr, a.Range); !ok {
-		v.errorf(a.Range, "Duplicate endpoint", "endpoint address %s is already used at %s; each gateway needs its own public address.", addr, first)
+		v.errorf(a.Range, "Duplicate endpoint", "endpoint address %s is already used at %s; each gateway needs its own public address.", addr, pos(first))
 	}
 	return ap
 }
@@ -142,8 +141,21 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 	return l
 }
 
-// idKey is the key under which an id's position is remembered.
-func idKey(id int) string { return fmt.Sprintf("id:%d", id) }
+// The keys under which remember keeps where a value was first written,
+// one type per kind of value, so that equal values of two kinds never
+// meet (an endpoint is a bare netip.Addr, a public key a wgtypes.Key, an
+// ASN an int64).
+type (
+	gatewayName string
+	siteName    string
+	idKey       int
+	routerID    netip.Addr
+	// lanAddress: LAN addresses are unique within a site only.
+	lanAddress struct {
+		site string
+		addr netip.Addr
+	}
+)
 
 // parseEndpoint reads an endpoint as written: "addr" (port 0: the derived
 // one) or "[v6addr]:port" / "v4addr:port" with a non-zero port.

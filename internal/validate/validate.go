@@ -67,16 +67,18 @@ func (v *validator) warnf(r hcl.Range, summary, format string, args ...any) {
 }
 
 // remember records where key was first written; it reports false, and the
-// first position (file:line:col), when key was seen before.
-func (v *validator) remember(key any, r hcl.Range) (string, bool) {
+// first position, when key was seen before. The caller prints the position
+// only then: every value of the fleet passes here, few are repeated. Keys
+// are typed (gatewayName, idKey, ...) so that no string is built per value.
+func (v *validator) remember(key any, r hcl.Range) (hcl.Range, bool) {
 	if v.at == nil {
 		v.at = map[any]hcl.Range{}
 	}
 	if first, dup := v.at[key]; dup {
-		return pos(first), false
+		return first, false
 	}
 	v.at[key] = r
-	return pos(r), true
+	return r, true
 }
 
 func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
