@@ -9,6 +9,7 @@ import (
 
 	"github.com/sitevpn/sitevpn/internal/apply"
 	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/oneshot"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -23,6 +24,7 @@ there from what is under --root: files to write or remove, units to reload
 or restart, networkd and BIRD reloads. Read-only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oneshot.Tune()
 			res, err := pipeline.Run(g.options())
 			if err != nil {
 				return err

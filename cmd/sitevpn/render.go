@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sitevpn/sitevpn/internal/oneshot"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -22,6 +23,7 @@ or rendered by sitevpn before: then the files no longer rendered are
 removed (and named), so DIR never mixes two renders.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oneshot.Tune()
 			res, err := pipeline.Run(g.options())
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sitevpn/sitevpn/internal/oneshot"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
@@ -17,6 +18,7 @@ overlapping prefixes, transit pool capacity. With FILEs, check them (read
 together as one document) instead of --config's *.hcl; usable as Ansible's
 "validate: sitevpn validate %s". Exits 1 when anything is invalid.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oneshot.Tune()
 			o := g.options()
 			o.Files = args
 			f, warnings, err := pipeline.Validate(o)

@@ -81,8 +81,14 @@ func LabKeys() (map[string]wgtypes.Key, error) {
 // derived from the id, so the output is the same every time.
 func Generate(n int) []byte {
 	var b strings.Builder
-	// A /8 of /31s holds 8M tunnels: ids up to 4096.
-	fmt.Fprintf(&b, "fleet {\n  port_base = 20000\n  transit6 = \"2001:db8:ffff::/64\"\n  transit4 = \"100.64.0.0/10\"\n}\n")
+	// A /10 of /31s holds 2M tunnels: ids up to 2048; a /8 holds 8M: ids up
+	// to 4096. The /10 stays where it fits, so smaller fleets keep their
+	// addresses.
+	transit4 := "100.64.0.0/10"
+	if n > 2048 {
+		transit4 = "100.0.0.0/8"
+	}
+	fmt.Fprintf(&b, "fleet {\n  port_base = 20000\n  transit6 = \"2001:db8:ffff::/64\"\n  transit4 = %q\n}\n", transit4)
 	for s := 0; s < (n+1)/2; s++ {
 		fmt.Fprintf(&b, "\nsite \"s%d\" {\n  asn = %d\n  prefixes = [\"fd%02x:%x::/48\", \"10.%d.%d.0/24\"]\n", s, 4200000000+s, s>>16&0xff, s&0xffff, s>>8, s&0xff)
 		for g := 0; g < 2 && 2*s+g < n; g++ {
