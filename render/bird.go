@@ -21,7 +21,7 @@ type birdConfig struct {
 	OSPFPatterns string
 	Kernels      []channel
 	OSPF         []ospfInstance
-	Sessions     []session
+	Sessions     string // every tunnel's protocol bgp (bird_sessions.go)
 	// Export filters: own site's prefixes, never a BGP route (no transit).
 	Export4, Export6 string
 }
@@ -33,15 +33,6 @@ type channel struct{ Name, Family string }
 type ospfInstance struct {
 	Version      int
 	Name, Family string
-}
-
-type session struct {
-	Interface        string
-	Peer, Site       string
-	ASN              uint32
-	Local6, Remote6  netip.Addr
-	Local4           netip.Addr
-	Import4, Import6 string
 }
 
 func birdView(g *plan.Gateway) birdConfig {
@@ -74,14 +65,7 @@ func birdView(g *plan.Gateway) birdConfig {
 	if len(ospf) > 0 {
 		c.OSPF = []ospfInstance{{2, "ospf4", "ipv4"}, {3, "ospf6", "ipv6"}}
 	}
-	for _, t := range g.Tunnels {
-		im := imports[t.Peer.ASN]
-		c.Sessions = append(c.Sessions, session{
-			Interface: t.Interface, Peer: t.Peer.Gateway, Site: t.Peer.Site, ASN: t.Peer.ASN,
-			Local6: t.Local6.Addr(), Remote6: t.Remote6, Local4: t.Local4.Addr(),
-			Import4: im[0], Import6: im[1],
-		})
-	}
+	c.Sessions = sessions(g, imports, c.Export4, c.Export6)
 	return c
 }
 
