@@ -65,16 +65,15 @@ func (k *Kernel) DelAddress(ctx context.Context, name string, p netip.Prefix) er
 }
 
 // onLink runs fn on link name where tunnels and LANs live.
-func (k *Kernel) onLink(ctx context.Context, op, name string, fn func(*space, netlink.Link) error) error {
+func (k *Kernel) onLink(ctx context.Context, op, name string, fn func(*space, netlink.Link) error) (err error) {
 	if err := k.begin(ctx); err != nil {
 		return opErr(op, name, err)
 	}
-	defer k.mu.Unlock()
-	s, release, err := k.target()
+	defer k.end(&err)
+	s, err := k.target()
 	if err != nil {
 		return opErr(op, name, err)
 	}
-	defer release()
 	l, err := lookup(s, name)
 	if err != nil {
 		return opErr(op, name, err)

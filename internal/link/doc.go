@@ -1,6 +1,7 @@
 // Package link is the Linux implementation of apply's Kernel: links,
 // addresses and namespaces over netlink (vishvananda/netlink, one handle
-// per namespace), WireGuard devices and peers over wgctrl.
+// per namespace), WireGuard devices and peers over wgctrl (one client per
+// namespace); both kept from call to call (handles_linux.go).
 //
 // Two modes, chosen at New:
 //

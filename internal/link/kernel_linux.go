@@ -15,17 +15,21 @@ import (
 
 // Kernel is the gateway's kernel over netlink and wgctrl (what package
 // apply drives through its Kernel interface). Its methods are safe for
-// concurrent use; they run one at a time.
+// concurrent use; they run one at a time, which also guards the handles
+// it keeps.
 type Kernel struct {
 	mu        sync.Mutex
 	namespace string // the private namespace (netns mode); unused in vrf mode
 	netns     bool
 	key       wgtypes.Key // never printed: see String
 	// main is the namespace New was called in, where tunnel links are
-	// created (and their UDP sockets stay). It never changes, so its
-	// handles are kept; the private namespace is opened per call instead,
-	// because its unit may be restarted and the namespace re-created.
+	// created (and their UDP sockets stay). priv is the private
+	// namespace, opened at first use and kept while /run/netns still
+	// names it (its unit may restart and re-create it). Both keep their
+	// handles from call to call: opening them cost more than most
+	// actions (handles_linux.go).
 	main *space
+	priv *space // netns mode; nil until used, or after a failure
 }
 
 // New returns the Kernel of a gateway whose WireGuard private key is
@@ -50,10 +54,12 @@ func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) 
 	return &Kernel{namespace: namespace, netns: netns, key: privateKey, main: m}, nil
 }
 
-// Close releases the main namespace's handles. Links and devices stay.
+// Close releases every handle the Kernel keeps, in both namespaces.
+// Links and devices stay.
 func (k *Kernel) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.closePrivate()
 	if k.main != nil {
 		k.main.close()
 		k.main = nil
@@ -77,8 +83,9 @@ func (k *Kernel) GoString() string { return k.String() }
 // device.
 var errNoKey = errors.New("this kernel was made without the gateway's private key")
 
-// begin takes the lock and checks the context and that Close was not
-// called; callers defer k.mu.Unlock() when it succeeds.
+// begin takes the lock, checks the context and that Close was not
+// called, and reopens the main namespace's netlink handle if a failure
+// dropped it; callers defer k.end(&err) when it succeeds.
 func (k *Kernel) begin(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -88,21 +95,11 @@ func (k *Kernel) begin(ctx context.Context) error {
 		k.mu.Unlock()
 		return errors.New("kernel closed")
 	}
+	if err := k.main.reopen(); err != nil {
+		k.mu.Unlock()
+		return err
+	}
 	return nil
-}
-
-// target opens the namespace where tunnels and LANs live once set up: the
-// private one in netns mode, the main one in vrf mode. release must be
-// called.
-func (k *Kernel) target() (s *space, release func(), err error) {
-	if !k.netns {
-		return k.main, func() {}, nil
-	}
-	p, err := openPrivate(k.namespace)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, p.close, nil
 }
 
 func checkNamespaceName(ns string) error {

@@ -15,19 +15,18 @@ import (
 // one (netns mode). The kernel drops the link's addresses and sets it
 // down on the way: the caller adds the addresses and sets it up again. A
 // link already in the private namespace is not an error.
-func (k *Kernel) MoveLAN(ctx context.Context, name string) error {
+func (k *Kernel) MoveLAN(ctx context.Context, name string) (err error) {
 	if !k.netns {
 		return opErr("move", name, fmt.Errorf("%w in vrf mode: networkd puts LANs in the VRF", ErrUnsupported))
 	}
 	if err := k.begin(ctx); err != nil {
 		return opErr("move", name, err)
 	}
-	defer k.mu.Unlock()
-	priv, err := openPrivate(k.namespace)
+	defer k.end(&err)
+	priv, err := k.private()
 	if err != nil {
 		return opErr("move", name, err)
 	}
-	defer priv.close()
 	l, err := lookup(k.main, name)
 	if errors.Is(err, errNoLink) {
 		if _, perr := lookup(priv, name); perr == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/wgctrl"
 )
 
 // nsDir is where named namespaces are bind-mounted (ip netns, systemd's
@@ -18,18 +19,54 @@ import (
 const nsDir = "/run/netns"
 
 // space is one network namespace: a handle on it (for setns and for
-// moving links into it) and a netlink handle whose sockets live in it.
+// moving links into it), a netlink handle whose sockets live in it and,
+// once WireGuard is used there, a wgctrl client whose socket lives in it.
+// A Kernel keeps its spaces between calls (see handles_linux.go).
 type space struct {
-	name string // "main" or the namespace's name, for messages
-	ns   netns.NsHandle
-	h    *netlink.Handle
+	name string          // "main" or the namespace's name, for messages
+	ns   netns.NsHandle  // open for the space's life
+	id   nsID            // which namespace ns is (private spaces only)
+	h    *netlink.Handle // nil after dropHandles until reopen
+	wg   *wgctrl.Client  // nil until first used; see withWG
 }
 
+// nsID tells namespaces apart: the device and inode of their nsfs file.
+// While a handle on one is open it lives, so no new one can get its inode.
+type nsID struct{ dev, ino uint64 }
+
+// close releases everything the space holds.
 func (s *space) close() {
+	s.dropHandles()
+	s.ns.Close()
+}
+
+// dropHandles closes the sockets but keeps the namespace: reopen makes
+// them again.
+func (s *space) dropHandles() {
 	if s.h != nil {
 		s.h.Close()
+		s.h = nil
 	}
-	s.ns.Close()
+	if s.wg != nil {
+		s.wg.Close()
+		s.wg = nil
+	}
+}
+
+// reopen makes the netlink handle again after dropHandles. Unlike
+// openMain's first open it enters the namespace, which needs
+// CAP_SYS_ADMIN: only a call that failed drops handles, and every call
+// that changes anything needs root anyway.
+func (s *space) reopen() error {
+	if s.h != nil {
+		return nil
+	}
+	h, err := netlink.NewHandleAt(s.ns)
+	if err != nil {
+		return fmt.Errorf("netlink in namespace %s: %w", s.name, err)
+	}
+	s.h = h
+	return nil
 }
 
 // openMain opens the calling thread's namespace. The netlink sockets are
@@ -62,12 +99,28 @@ func openPrivate(name string) (*space, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening namespace %q: %w", name, err)
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(ns), &st); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("reading namespace %q: %w", name, err)
+	}
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("netlink in namespace %q: %w", name, err)
 	}
-	return &space{name: name, ns: ns, h: h}, nil
+	return &space{name: name, ns: ns, id: nsID{uint64(st.Dev), uint64(st.Ino)}, h: h}, nil
+}
+
+// isNamed reports whether /run/netns/<name> is still the namespace s
+// holds: it is not once the namespace was deleted (its mount is gone)
+// or deleted and created again (another namespace is mounted there).
+func (s *space) isNamed(name string) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(nsDir, name), &st); err != nil {
+		return false
+	}
+	return nsID{uint64(st.Dev), uint64(st.Ino)} == s.id
 }
 
 // namespaceExists reports whether /run/netns/<name> is a mounted network

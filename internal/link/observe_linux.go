@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 
 	"github.com/vishvananda/netlink"
-	"golang.zx2c4.com/wireguard/wgctrl"
 
 	"github.com/sitevpn/sitevpn/internal/kernel"
 )
@@ -30,12 +30,12 @@ import (
 //
 // A link with a queried tunnel name that is not WireGuard is an error:
 // sitevpn can neither use nor delete it, the operator must.
-func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, error) {
-	st := kernel.State{Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{}}
+func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, err error) {
+	st = kernel.State{Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{}}
 	if err := k.begin(ctx); err != nil {
 		return st, opErr("observe", "", err)
 	}
-	defer k.mu.Unlock()
+	defer k.end(&err)
 	if k.netns && q.Namespace != "" && q.Namespace != k.namespace {
 		return st, opErr("observe", "", fmt.Errorf("query for namespace %q, but this kernel manages %q", q.Namespace, k.namespace))
 	}
@@ -43,16 +43,13 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 	var priv *space
 	inPriv := map[string]netlink.Link{}
 	if k.netns {
-		ok, err := namespaceExists(k.namespace)
-		if err != nil {
+		var err error
+		priv, err = k.private()
+		if err != nil && !errors.Is(err, errNoNamespace) {
 			return st, opErr("observe", "", err)
 		}
-		st.NamespaceExists = ok
-		if ok {
-			if priv, err = openPrivate(k.namespace); err != nil {
-				return st, opErr("observe", "", err)
-			}
-			defer priv.close()
+		st.NamespaceExists = priv != nil
+		if priv != nil {
 			links, err := retryDump(priv.h.LinkList)
 			if err != nil {
 				return st, opErr("observe", "", fmt.Errorf("listing links in namespace %s: %w", priv.name, err))
@@ -145,19 +142,35 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (kernel.State, err
 }
 
 // observeTunnels reads the WireGuard links of one namespace into out: the
-// link half over netlink, the device half with one wgctrl client.
+// link half from the link dump Observe made, the device half in one pass
+// over the same links with the namespace's kept wgctrl client.
+//
+// One Device call per link, not wgctrl's Devices: the kernel has no
+// request for every device at once, so Devices is one Device call per
+// WireGuard link too, after a link dump of its own (a second one, made
+// on a new socket in the calling thread's namespace, so it would have to
+// enter the namespace every time), and it fails as a whole when one
+// device goes away between its dump and its reads.
 func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, addrs addrDump, out map[string]kernel.Tunnel) error {
 	found := map[string]kernel.Tunnel{}
+	devices := 0
 	for name, l := range links {
 		found[name] = kernel.Tunnel{InMain: inMain, MTU: l.Attrs().MTU, Up: isUp(l), Addresses: addrs[l.Attrs().Index]}
+		if isWireGuard(l) {
+			devices++
+		}
+	}
+	if devices == 0 { // only a benchmark's stand-ins: no client needed
+		maps.Copy(out, found)
+		return nil
 	}
 	var failed string
-	err := withWG(s, func(c *wgctrl.Client) error {
+	err := withWG(s, func(c *wgCall) error {
 		for name, ts := range found {
 			if !isWireGuard(links[name]) {
 				continue // a benchmark's stand-in: no device
 			}
-			d, err := c.Device(name)
+			d, err := c.device(name)
 			if errors.Is(err, fs.ErrNotExist) {
 				delete(found, name) // deleted since it was listed
 				continue
@@ -174,8 +187,6 @@ func observeTunnels(s *space, links map[string]netlink.Link, inMain bool, addrs 
 	if err != nil {
 		return opErr("observe", failed, fmt.Errorf("reading the WireGuard device: %w", err))
 	}
-	for name, ts := range found {
-		out[name] = ts
-	}
+	maps.Copy(out, found)
 	return nil
 }

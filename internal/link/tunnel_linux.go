@@ -34,7 +34,7 @@ import (
 // namespace was made there by hand or left by an interrupted create of an
 // older sitevpn (which created tunnels there and moved them): it never
 // carried traffic in the private namespace, so it is replaced.
-func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
+func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) (err error) {
 	name := t.Interface
 	if !k.netns {
 		return opErr("create", name, fmt.Errorf("%w in vrf mode: networkd creates the devices", ErrUnsupported))
@@ -49,12 +49,11 @@ func (k *Kernel) CreateTunnel(ctx context.Context, t plan.Tunnel) error {
 	if err := k.begin(ctx); err != nil {
 		return opErr("create", name, err)
 	}
-	defer k.mu.Unlock()
-	priv, err := openPrivate(k.namespace)
+	defer k.end(&err)
+	priv, err := k.private()
 	if err != nil {
 		return opErr("create", name, err)
 	}
-	defer priv.close()
 
 	// Check both namespaces before making anything, so that a refusal
 	// leaves no trace.
@@ -136,23 +135,22 @@ func undoCreate(main, priv *space, name string) error {
 // DeleteTunnel deletes a tunnel link from the private namespace or, with
 // inMain (netns mode), from the main one. A missing link is not an
 // error; a link of that name that is not WireGuard is never deleted.
-func (k *Kernel) DeleteTunnel(ctx context.Context, name string, inMain bool) error {
+func (k *Kernel) DeleteTunnel(ctx context.Context, name string, inMain bool) (err error) {
 	if err := k.begin(ctx); err != nil {
 		return opErr("delete", name, err)
 	}
-	defer k.mu.Unlock()
-	s, release := k.main, func() {}
+	defer k.end(&err)
+	s := k.main
 	if k.netns && !inMain {
-		p, err := openPrivate(k.namespace)
+		p, err := k.private()
 		if errors.Is(err, errNoNamespace) {
 			return nil // no namespace, no link in it
 		}
 		if err != nil {
 			return opErr("delete", name, err)
 		}
-		s, release = p, p.close
+		s = p
 	}
-	defer release()
 	l, err := lookup(s, name)
 	if errors.Is(err, errNoLink) {
 		return nil

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
-	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/sitevpn/sitevpn/internal/kernel"
@@ -104,9 +103,11 @@ func TestIntegrationTunnelLinks(t *testing.T) {
 func device(t *testing.T, n *testNS, name string) *wgtypes.Device {
 	t.Helper()
 	var d *wgtypes.Device
-	err := withWG(&space{name: n.name, ns: n.ns}, func(c *wgctrl.Client) error {
+	s := &space{name: n.name, ns: n.ns}
+	defer s.dropHandles() // the client withWG may keep; n.ns is n's to close
+	err := withWG(s, func(c *wgCall) error {
 		var err error
-		d, err = c.Device(name)
+		d, err = c.device(name)
 		return err
 	})
 	if err != nil {
