@@ -62,7 +62,7 @@ func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
-		f, d := p.ParseHCL(src.Bytes, src.Name)
+		f, d := parseOnce(p, src)
 		diags = append(diags, d...)
 		if f == nil {
 			continue
