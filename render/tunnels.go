@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"net/netip"
 
 	"github.com/sitevpn/sitevpn/internal/fleet"
@@ -57,10 +56,5 @@ func (r *renderer) tunnelTable() {
 	if r.err != nil {
 		return
 	}
-	b, err := json.MarshalIndent(TableFor(r.g), "", "  ")
-	if err != nil {
-		r.err = err
-		return
-	}
-	r.add(TunnelTable, 0o644, "root", append(b, '\n'))
+	r.add(TunnelTable, 0o644, "root", append(tableJSON(TableFor(r.g)), '\n'))
 }
