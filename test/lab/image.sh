@@ -14,10 +14,11 @@ packages=systemd,systemd-sysv,dbus,udev,kmod,linux-image-amd64,initramfs-tools,i
 
 log() { printf 'image.sh: %s\n' "$*" >&2; }
 
-# Host tools: installed only when one is missing, so a cached run stays offline.
+# Host tools: installed only when one is missing, so a cached run stays
+# offline. Prometheus runs on the host in TestLabTopology's alerting scenario.
 need_host_tools() {
 	local c
-	for c in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 socat; do
+	for c in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 socat prometheus; do
 		command -v "$c" >/dev/null || return 0
 	done
 	return 1
@@ -26,7 +27,7 @@ if need_host_tools; then
 	log "installing host packages"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update >&2
-	apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils debootstrap e2fsprogs socat >&2
+	apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils debootstrap e2fsprogs socat prometheus >&2
 fi
 
 hash=$( (

@@ -31,6 +31,9 @@ type gateway struct {
 	Site int    // 1..4
 	N    int    // 1 or 2 within the site
 	VM   *VM
+	// Metrics is the host port forwarded to the gateway's 10.0.2.15:9474,
+	// where the alerting scenario has sitevpn serve its metrics.
+	Metrics int
 }
 
 // id is the gateway's id in the example fleet: (site-1)*2 + n.
@@ -42,6 +45,7 @@ type topology struct {
 	gws      []*gateway
 	routers  *VM
 	repo     string // the repository root
+	deb      string // the package installed on the gateways
 	bootedAt time.Time
 }
 
@@ -77,7 +81,7 @@ const birdc = "birdc -s /run/sitevpn-bird-private/bird.ctl"
 
 // TestLabTopology boots the article's three sites (and a fourth, idle at
 // first), installs sitevpn on every gateway as a user would, checks what
-// the article shows, then runs the scenarios of issues 5 and 11 and prints
+// the article shows, then runs the scenarios of issues 5, 11 and 15 and prints
 // their figures.
 func TestLabTopology(t *testing.T) {
 	start := time.Now()
@@ -141,6 +145,11 @@ func TestLabTopology(t *testing.T) {
 		return
 	}
 	t.Run("h-remove-gateway", func(t *testing.T) { scenarioRemoveGateway(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
+	// Last: it leaves v2-2 powered off.
+	t.Run("i-prometheus", func(t *testing.T) { scenarioPrometheus(t, tp, figures) })
 }
 
 // bootTopology declares every VM with its files, boots them all at once and
@@ -156,7 +165,7 @@ func bootTopology(t *testing.T) *topology {
 	// The real package, built from the working tree, as a user installs it.
 	deb := buildPackage(t, repo, t.TempDir(), "")
 	l := ForTest(t)
-	tp := &topology{lab: l, repo: repo}
+	tp := &topology{lab: l, repo: repo, deb: deb}
 	internet := l.Segment("internet")
 	sibling := map[int]*Segment{}
 	for s := 1; s <= 4; s++ {
@@ -173,6 +182,9 @@ func bootTopology(t *testing.T) *topology {
 				t.Fatal(err)
 			}
 			g := &gateway{Name: name, Site: s, N: n, VM: vm}
+			if g.Metrics, err = vm.Forward(metricsPort); err != nil {
+				t.Fatal(err)
+			}
 			tp.gws = append(tp.gws, g)
 			must(t, writeGatewayFiles(g, repo, deb))
 		}

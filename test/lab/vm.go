@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,10 +39,11 @@ type VM struct {
 	// (ForwardSSH), 0 without one.
 	SSHPort int
 
-	lab   *Lab
-	num   int          // 1-based order in the lab: the MACs' fifth byte
-	agent sync.Mutex   // held over a guest agent session: its socket takes one client at a time
-	pid   atomic.Int64 // of the running QEMU, 0 before Start
+	forwards map[int]int // guest TCP port -> host port (Forward)
+	lab      *Lab
+	num      int          // 1-based order in the lab: the MACs' fifth byte
+	agent    sync.Mutex   // held over a guest agent session: its socket takes one client at a time
+	pid      atomic.Int64 // of the running QEMU, 0 before Start
 }
 
 // NewVM declares a VM with one NIC per segment, in order. MACs are
@@ -122,38 +125,52 @@ func (vm *VM) WriteNetwork(nic int, name, body string) error {
 	return vm.WriteFile("/etc/systemd/network/"+name+".network", []byte(unit), 0o644)
 }
 
-// ForwardSSH gives the VM one more NIC, a QEMU user-mode one (slirp,
-// restrict=on: it reaches nothing, not the host, not the internet) whose
-// only use is a forward of a free port on the host's 127.0.0.1 to the
-// guest's port 22, so tools on the host (ssh, Ansible) reach a VM that
-// otherwise lives on multicast segments only. The port is vm.SSHPort. Call
-// it before Start: it writes the NIC's networkd file (10.0.2.15/24, the
-// address slirp forwards to) into the overlay. The NIC comes after the
-// segment NICs, so their names do not move. sshd itself stays off until
-// the test starts it (systemctl start ssh).
+// ForwardSSH forwards a host port to the guest's port 22 (Forward), so
+// tools on the host (ssh, Ansible) reach the VM; the port is vm.SSHPort.
+// sshd itself stays off until the test starts it (systemctl start ssh).
 func (vm *VM) ForwardSSH() error {
 	if vm.SSHPort != 0 {
 		return fmt.Errorf("%s: ForwardSSH called twice", vm.Name)
+	}
+	port, err := vm.Forward(22)
+	vm.SSHPort = port
+	return err
+}
+
+// Forward forwards a free port of the host's 127.0.0.1 to the guest's TCP
+// port guestPort, which it returns, through one more NIC: a QEMU user-mode
+// one (slirp, restrict=on: it reaches nothing, not the host, not the
+// internet), the guest's 10.0.2.15/24, whose only use is such forwards. A
+// VM otherwise lives on multicast segments the host is not on. Call it
+// before Start: the first call writes the NIC's networkd file into the
+// overlay. The NIC comes after the segment NICs, so their names do not
+// move.
+func (vm *VM) Forward(guestPort int) (int, error) {
+	if _, dup := vm.forwards[guestPort]; dup {
+		return 0, fmt.Errorf("%s: port %d forwarded twice", vm.Name, guestPort)
 	}
 	// A port free now; nothing else on this host binds ports in this range
 	// on purpose, and QEMU fails loudly if it was taken meanwhile.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	unit := fmt.Sprintf("[Match]\nMACAddress=%s\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n", vm.sshMAC())
-	if err := vm.WriteFile("/etc/systemd/network/05-lab-ssh.network", []byte(unit), 0o644); err != nil {
-		return err
+	if vm.forwards == nil {
+		unit := fmt.Sprintf("[Match]\nMACAddress=%s\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n", vm.forwardMAC())
+		if err := vm.WriteFile("/etc/systemd/network/05-lab-forward.network", []byte(unit), 0o644); err != nil {
+			return 0, err
+		}
+		vm.forwards = map[int]int{}
 	}
-	vm.SSHPort = port
-	return nil
+	vm.forwards[guestPort] = port
+	return port, nil
 }
 
-// sshMAC is the ForwardSSH NIC's MAC: 52:54:00:ff:<vm number>:01, apart
+// forwardMAC is the Forward NIC's MAC: 52:54:00:ff:<vm number>:01, apart
 // from the segment NICs' 52:54:00:00:<vm>:<nic>.
-func (vm *VM) sshMAC() net.HardwareAddr {
+func (vm *VM) forwardMAC() net.HardwareAddr {
 	return net.HardwareAddr{0x52, 0x54, 0x00, 0xff, byte(vm.num), 0x01}
 }
 
@@ -242,9 +259,12 @@ func (vm *VM) start(ctx context.Context, fresh bool) error {
 		args = append(args, "-netdev", nic.Segment.netdev(id),
 			"-device", "virtio-net-pci,netdev="+id+",mac="+nic.MAC.String())
 	}
-	if vm.SSHPort != 0 {
-		args = append(args, "-netdev", fmt.Sprintf("user,id=ssh0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22", vm.SSHPort),
-			"-device", "virtio-net-pci,netdev=ssh0,mac="+vm.sshMAC().String())
+	if len(vm.forwards) > 0 {
+		netdev := "user,id=fwd0,restrict=on"
+		for _, guest := range slices.Sorted(maps.Keys(vm.forwards)) {
+			netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", vm.forwards[guest], guest)
+		}
+		args = append(args, "-netdev", netdev, "-device", "virtio-net-pci,netdev=fwd0,mac="+vm.forwardMAC().String())
 	}
 	args = append(args,
 		"-chardev", "socket,id=qga0,path="+vm.path("qga.sock")+",server=on,wait=off",
