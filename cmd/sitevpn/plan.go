@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -42,7 +41,7 @@ or restart, networkd and BIRD reloads. Read-only.`,
 					Actions []apply.Action `json:"actions"`
 				}{table, append([]apply.Action{}, acts...)})
 			}
-			printPlan(cmd.OutOrStdout(), table, res.Plan.Site.ASN, acts)
+			gateway.WritePreview(cmd.OutOrStdout(), table, res.Plan.Site.ASN, acts)
 			if note != "" {
 				fmt.Fprintln(cmd.OutOrStdout(), note)
 			}
@@ -51,17 +50,4 @@ or restart, networkd and BIRD reloads. Read-only.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
 	return cmd
-}
-
-func printPlan(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
-	t.WriteText(w, asn)
-	fmt.Fprintln(w)
-	if len(acts) == 0 {
-		fmt.Fprintln(w, "no changes: the files are up to date")
-		return
-	}
-	fmt.Fprintf(w, "%d actions:\n", len(acts))
-	for _, a := range acts {
-		fmt.Fprintf(w, "  %-16s %s (%s)\n", a.Kind, a.Target, a.Why)
-	}
 }

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
+	"github.com/sitevpn/sitevpn/internal/cliflag"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/version"
 )
@@ -44,9 +42,15 @@ unless --gateway names another.`,
 	pf.StringVar(&g.config, "config", "/etc/sitevpn", "directory of the fleet definition (*.hcl) and private.key")
 	pf.StringVar(&g.gateway, "gateway", "", "act as this gateway instead of the one matching private.key")
 	pf.StringVar(&g.root, "root", "/", "prefix of every path read or written on the system (tests, packaging)")
-	root.SetFlagErrorFunc(suggestFlag)
+	root.SetFlagErrorFunc(cliflag.Suggest)
 	root.AddCommand(newValidate(g), newRender(g), newPlan(g), newGenkey(g), newPubkey(g),
-		newApply(g), newRun(g), newStatus(g), newGraph(g), newVersion(), newMan(g))
+		newApply(g), newRun(g), newStatus(g), newGraph(g), newVersion(), newMan(g),
+		newControl(g, "confirm", "Keep the change applied with apply --confirm", `Confirm the configuration on probation: the change that "sitevpn apply
+--confirm DURATION" applied (or one the daemon is judging by itself) is
+kept, and becomes the one a later rollback returns to.`),
+		newControl(g, "rollback", "Undo the change on probation now", `Roll the configuration on probation back at once: the daemon applies the
+last confirmed configuration again (hitlessly: only what differs), and
+does not apply the files of the rejected one again until they change.`))
 	return root
 }
 
@@ -57,27 +61,6 @@ func newVersion() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "sitevpn", version.String()) },
 	}
-}
-
-// suggestFlag adds "did you mean" to an unknown flag, as cobra does for
-// commands.
-func suggestFlag(cmd *cobra.Command, err error) error {
-	_, name, ok := strings.Cut(err.Error(), "unknown flag: --")
-	if !ok {
-		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
-	}
-	best, dist := "", 3 // suggest only close names
-	visit := func(f *pflag.Flag) {
-		if d := levenshtein.Distance(name, f.Name, nil); d < dist {
-			best, dist = f.Name, d
-		}
-	}
-	cmd.Flags().VisitAll(visit)
-	cmd.InheritedFlags().VisitAll(visit)
-	if best == "" {
-		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
-	}
-	return fmt.Errorf("%w; did you mean --%s?", err, best)
 }
 
 func newLogger() *slog.Logger {

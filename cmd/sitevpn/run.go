@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -18,12 +19,12 @@ func newRun(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "The daemon: apply, then watch the configuration and keep the gateway healthy",
-		Long: `Run as a daemon (sitevpn.service, Type=notify): apply at start, then re-apply
-when a file of --config changes (debounced; private.key included: a rotated
-key is applied without a restart), on SIGHUP, and every 30 s to repair
-drift. An invalid configuration is logged and shown by status while the
-last good one stays in force. Serves Prometheus metrics on the fleet's
-metrics_listen address (or --metrics-listen; "off" disables).`,
+		Long: `Run as a daemon (sitevpn.service, Type=notify): apply at start, then again
+when a file of --config changes (private.key included), on SIGHUP, and
+every 30 s to repair drift. An invalid configuration is logged and shown by
+status while the last good one stays in force; a change that breaks tunnels
+that were up is rolled back when the fleet's confirm_window ends. Serves
+Prometheus metrics on metrics_listen (or --metrics-listen; "off" disables).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if metrics != "" {
@@ -53,6 +54,7 @@ metrics_listen address (or --metrics-listen; "off" disables).`,
 				Reload: reload, Notify: n, Log: log,
 				State:   func(s daemon.State) error { return daemon.WriteState(g.root, s) },
 				Metrics: exp.Update, Watchdog: wd / 2,
+				ConfirmDir: filepath.Join(g.root, daemon.ConfirmDir), Control: filepath.Join(g.root, daemon.ControlPath),
 			}
 			defer exp.Listen("off")
 			if metrics == "" { // the fleet's, followed live

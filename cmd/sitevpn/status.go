@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/check"
@@ -29,9 +27,7 @@ neither systemd nor, with --gateway, the private key.`,
 				rep = check.Report{Tunnels: []check.Tunnel{}, Problems: []string{err.Error()}}
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := rep.WriteJSON(cmd.OutOrStdout()); err != nil {
 					return err
 				}
 			} else {

@@ -66,7 +66,9 @@ type Report struct {
 	// Warnings of the configuration in force: risky settings, valid; they
 	// do not make the gateway unhealthy.
 	Warnings []string `json:"warnings,omitempty"`
-	Healthy  bool     `json:"healthy"`
+	// Configuration is which one is in force, when the daemon says.
+	Configuration *Configuration `json:"configuration,omitempty"`
+	Healthy       bool           `json:"healthy"`
 }
 
 // Evaluate judges gateway g's tunnels from r at time now. A tunnel is up

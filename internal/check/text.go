@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -43,6 +44,9 @@ func (rep Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t%s\n", t.Interface, t.Peer, t.Site, hs, t.RxBytes, t.TxBytes, t.BGPState, since, t.Routes, state)
 	}
 	tw.Flush()
+	if c := rep.Configuration; c != nil && c.State != RolledBack { // a rollback is a problem, below
+		fmt.Fprintln(w, "configuration:", c)
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "problem:", p)
 	}
@@ -54,4 +58,11 @@ func (rep Report) WriteText(w io.Writer) {
 		verdict = "NOT healthy"
 	}
 	fmt.Fprintf(w, "%s: %s\n", rep.Gateway, verdict)
+}
+
+// WriteJSON prints the report as `sitevpn status --json` shows it.
+func (rep Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }

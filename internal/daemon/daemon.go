@@ -67,10 +67,26 @@ type Daemon struct {
 	// its own timeout, 2 min); a loop stuck longer gets the daemon killed
 	// and restarted by systemd. Default 3 min.
 	StuckAfter time.Duration
+	// ConfirmDir, when set, is where the confirmed configuration is kept
+	// (ConfirmDir under the root): changes are confirmed or rolled back.
+	ConfirmDir string
+	// Control, when set, is the path of the control socket (ControlPath
+	// under the root): sitevpn apply, confirm, rollback.
+	Control string
+	// Clock tells the time of probations (default time.Now).
+	Clock func() time.Time
 
-	good    *pipeline.Result // the last valid configuration: what stays in force
+	good    *pipeline.Result // the configuration in force
 	current State
 	busy    atomic.Int64 // unix nanoseconds the loop's current work began; 0 idle
+	checked time.Time    // of the last health reading
+
+	store           *store
+	confirmed       *record    // the last confirmed configuration
+	rejected        *record    // the last one rolled back
+	rejectedInFiles bool       // the files are the rejected configuration
+	prob            *probation // the change being judged
+	requests        chan request
 }
 
 // State is what the daemon knows about itself, for status and metrics.
@@ -84,7 +100,11 @@ type State struct {
 	Applies     int          `json:"applies"`
 	Changes     int          `json:"changes"` // applies that changed something
 	Health      check.Report `json:"health"`
-	Updated     time.Time    `json:"updated"`
+	// Configuration is the one in force: its generation, confirmed or
+	// on probation, or the one rolled back and why.
+	Configuration *check.Configuration `json:"configuration,omitempty"`
+	Rollbacks     int                  `json:"rollbacks"`
+	Updated       time.Time            `json:"updated"`
 }
 
 func (d *Daemon) defaults() {
@@ -106,7 +126,12 @@ func (d *Daemon) defaults() {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
 }
+
+func (d *Daemon) now() time.Time { return d.Clock() }
 
 // Run runs until ctx ends. Only a failure to watch the configuration
 // stops it early; every apply or check failure is logged and retried.
@@ -124,6 +149,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.Watchdog > 0 {
 		go d.feedWatchdog(ctx)
+	}
+	d.restore()
+	if d.Control != "" {
+		stop, err := d.serveControl(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	d.work(func() { d.load(ctx, "start"); d.check(ctx) })
 	d.notify(Notifier.Ready)
@@ -168,6 +201,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.work(func() { d.apply(ctx, "reconcile") })
 		case <-health.C:
 			d.work(func() { d.check(ctx) })
+		case r := <-d.requests:
+			d.work(func() { r.reply <- d.handle(ctx, r.req) })
 		}
 	}
 }
@@ -209,6 +244,16 @@ func relevant(name string) bool {
 // load reads the configuration; a valid one becomes the one in force and
 // is applied, an invalid one is reported and the last good one stays.
 func (d *Daemon) load(ctx context.Context, why string) {
+	d.loadFiles(ctx, why, false, 0)
+}
+
+// errRejected: the files are the configuration a rollback rejected.
+var errRejected = errors.New("the files are the configuration that was rolled back")
+
+// loadFiles is load; force applies the files even when they are the
+// rejected configuration, manual > 0 puts the change on a probation that
+// only `sitevpn confirm` ends. It returns the apply's report.
+func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual time.Duration) (apply.Report, error) {
 	start := time.Now()
 	res, err := pipeline.Run(d.Options)
 	if err != nil {
@@ -226,28 +271,40 @@ func (d *Daemon) load(ctx context.Context, why string) {
 				d.Log.Error("serving metrics", "err", err)
 			}
 		}
+		d.fallBack()
 		d.apply(ctx, why+", last good configuration") // keep it in force
-		return
+		return apply.Report{}, err
 	}
 	d.current.ConfigError = ""
 	d.current.Warnings = strings.TrimSpace(res.Warnings)
 	if d.current.Warnings != "" {
 		d.Log.Warn("the configuration is valid but risky", "warnings", d.current.Warnings)
 	}
-	d.good = res
 	if d.Listen != nil {
 		if err := d.Listen(res.Fleet.MetricsListen.String()); err != nil {
 			d.Log.Error("serving metrics", "err", err)
 		}
 	}
+	d.rejectedInFiles = !force && d.rejected != nil && res.Sources.Digest() == d.rejected.Digest
+	if !d.admit(res, force) {
+		d.describe(nil)
+		d.fallBack()
+		d.apply(ctx, why+", confirmed configuration")
+		return apply.Report{}, errRejected
+	}
+	held := d.held(ctx)
+	d.good = res
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
-	d.apply(ctx, why)
+	rep, err := d.apply(ctx, why)
+	d.judge(res, rep.Changed(), held, manual)
+	d.publish()
+	return rep, err
 }
 
-func (d *Daemon) apply(ctx context.Context, why string) {
+func (d *Daemon) apply(ctx context.Context, why string) (apply.Report, error) {
 	if d.good == nil {
 		d.publish()
-		return
+		return apply.Report{}, errors.New("no valid configuration yet")
 	}
 	start := time.Now()
 	rep, err := d.Apply(ctx, d.good)
@@ -265,8 +322,12 @@ func (d *Daemon) apply(ctx context.Context, why string) {
 		for _, w := range rep.Warnings {
 			d.Log.Warn("apply", "warning", w)
 		}
+		if d.store != nil && d.confirmed == nil && d.prob == nil {
+			d.confirm(d.good, d.nextGeneration()) // the first: nothing to go back to
+		}
 	}
 	d.publish()
+	return rep, err
 }
 
 func (d *Daemon) check(ctx context.Context) {
@@ -276,11 +337,13 @@ func (d *Daemon) check(ctx context.Context) {
 			was[t.Interface] = t.ImportLimitHit
 		}
 		d.current.Health = d.Check(ctx, d.good)
+		d.checked = d.now()
 		for _, t := range d.current.Health.Tunnels {
 			if t.ImportLimitHit && !was[t.Interface] {
 				d.Log.Warn("a peer hit the import limit: the routes over it are dropped", "interface", t.Interface, "peer", t.Peer, "site", t.Site)
 			}
 		}
+		d.verdict(ctx)
 	}
 	d.publish()
 }
@@ -316,6 +379,13 @@ func (s State) Report() check.Report {
 	if s.Warnings != "" && len(h.Warnings) == 0 {
 		h.Warnings = check.WarningLines(s.Warnings)
 	}
+	if c := s.Configuration; c != nil {
+		h.Configuration = c
+		if c.State == check.RolledBack {
+			h.Problems = append(h.Problems, c.String())
+			h.Healthy = false
+		}
+	}
 	return h
 }
 
@@ -344,11 +414,15 @@ func statusLine(s State) string {
 		}
 	}
 	line := fmt.Sprintf("%d/%d tunnels up", up, len(s.Health.Tunnels))
-	switch {
+	switch c := s.Configuration; {
 	case s.ConfigError != "":
 		line += "; configuration invalid, last good one in force"
 	case s.ApplyError != "":
 		line += "; last apply failed"
+	case c != nil && c.State == check.RolledBack:
+		line += fmt.Sprintf("; rolled back generation %d: %s", c.Rejected, c.Reason)
+	case c != nil && c.State == check.Probation:
+		line += fmt.Sprintf("; generation %d on probation until %s", c.Generation, c.Deadline.Local().Format(time.TimeOnly))
 	}
 	return line
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sitevpn/sitevpn/internal/check"
 )
 
 // Exporter serves the daemon's state as Prometheus metrics. It keeps the
@@ -42,6 +44,10 @@ var (
 	descApplyOK     = prometheus.NewDesc("sitevpn_last_apply_success", "1 when the last apply succeeded.", nil, nil)
 	descApplyTime   = prometheus.NewDesc("sitevpn_last_apply_timestamp_seconds", "Time of the last apply.", nil, nil)
 	descHealthy     = prometheus.NewDesc("sitevpn_healthy", "1 when every tunnel is up and nothing is wrong, as `sitevpn status` exits 0.", nil, nil)
+	descGeneration  = prometheus.NewDesc("sitevpn_config_generation", "Generation of the configuration in force (counts the changes applied on this gateway).", nil, nil)
+	descProbation   = prometheus.NewDesc("sitevpn_config_probation", "1 while a change is on probation: rolled back unless the tunnels it kept are up again by its deadline (or, with apply --confirm, unless confirmed).", nil, nil)
+	descRolledBack  = prometheus.NewDesc("sitevpn_config_rolled_back", "1 while the files are a configuration that was rolled back: the confirmed one is in force until they change.", nil, nil)
+	descRollbacks   = prometheus.NewDesc("sitevpn_rollbacks_total", "Changes rolled back since the daemon started.", nil, nil)
 	descInfo        = prometheus.NewDesc("sitevpn_gateway_info", "Which gateway of the fleet this is (always 1): join on instance to name a scrape target's gateway.", []string{"gateway"}, nil)
 )
 
@@ -61,7 +67,7 @@ func (e *Exporter) Update(s State) {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descInfo} {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descGeneration, descProbation, descRolledBack, descRollbacks, descInfo} {
 		ch <- d
 	}
 }
@@ -91,6 +97,12 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descApplyOK, prometheus.GaugeValue, b2f(s.ApplyError == "" && !s.LastApply.IsZero()))
 	ch <- prometheus.MustNewConstMetric(descApplyTime, prometheus.GaugeValue, float64(s.LastApply.UnixNano())/1e9)
 	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, b2f(s.Report().Healthy))
+	if c := s.Configuration; c != nil {
+		ch <- prometheus.MustNewConstMetric(descGeneration, prometheus.GaugeValue, float64(c.Generation))
+		ch <- prometheus.MustNewConstMetric(descProbation, prometheus.GaugeValue, b2f(c.State == check.Probation))
+		ch <- prometheus.MustNewConstMetric(descRolledBack, prometheus.GaugeValue, b2f(c.State == check.RolledBack))
+	}
+	ch <- prometheus.MustNewConstMetric(descRollbacks, prometheus.CounterValue, float64(s.Rollbacks))
 	if s.Health.Gateway != "" {
 		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.Health.Gateway)
 	}

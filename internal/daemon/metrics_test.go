@@ -107,7 +107,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Skip("promtool not found: make package-test installs it")
 	}
 	e := NewExporter()
-	e.Update(State{Applies: 1, Health: check.Report{Tunnels: []check.Tunnel{{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, BGPState: "Established"}}}})
+	e.Update(State{Applies: 1, Rollbacks: 1, Configuration: &check.Configuration{Generation: 3, State: check.RolledBack, Rejected: 4, Reason: "wg3 (v2-1) no handshake yet"}, Health: check.Report{Tunnels: []check.Tunnel{{Interface: "wg3", Peer: "v2-1", Site: "berlin", Up: true, BGPState: "Established"}}}})
 	addr := freeAddr(t)
 	if err := e.Listen(addr); err != nil {
 		t.Fatal(err)
@@ -118,5 +118,29 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	cmd.Stdin = strings.NewReader(body)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// The configuration's generation and a rollback show in the metrics
+// (SitevpnRolledBack fires on sitevpn_config_rolled_back).
+func TestConfigurationMetrics(t *testing.T) {
+	e := NewExporter()
+	e.Update(State{Rollbacks: 2, Configuration: &check.Configuration{Generation: 3, State: check.RolledBack, Rejected: 4, Reason: "wg3 (v2-1) no handshake yet"}})
+	want := `
+# HELP sitevpn_config_generation Generation of the configuration in force (counts the changes applied on this gateway).
+# TYPE sitevpn_config_generation gauge
+sitevpn_config_generation 3
+# HELP sitevpn_config_probation 1 while a change is on probation: rolled back unless the tunnels it kept are up again by its deadline (or, with apply --confirm, unless confirmed).
+# TYPE sitevpn_config_probation gauge
+sitevpn_config_probation 0
+# HELP sitevpn_config_rolled_back 1 while the files are a configuration that was rolled back: the confirmed one is in force until they change.
+# TYPE sitevpn_config_rolled_back gauge
+sitevpn_config_rolled_back 1
+# HELP sitevpn_rollbacks_total Changes rolled back since the daemon started.
+# TYPE sitevpn_rollbacks_total counter
+sitevpn_rollbacks_total 2
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_config_generation", "sitevpn_config_probation", "sitevpn_config_rolled_back", "sitevpn_rollbacks_total"); err != nil {
+		t.Error(err)
 	}
 }

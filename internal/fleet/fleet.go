@@ -5,6 +5,7 @@ package fleet
 
 import (
 	"net/netip"
+	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -28,6 +29,9 @@ const (
 	DefaultKeepalive     = 0
 	DefaultVRFTable      = 1000
 	DefaultMetricsListen = "127.0.0.1:9474"
+	// DefaultConfirmWindow (seconds) leaves an Ansible rollout of a few
+	// minutes the time to reach a changed tunnel's other end.
+	DefaultConfirmWindow = 600
 	DefaultHoldTime      = 6
 	// DefaultImportLimit is how many routes of each family one session
 	// may import: a site announces a handful; a peer announcing more
@@ -50,6 +54,9 @@ type Fleet struct {
 	Keepalive     int // seconds, 0 = off
 	VRFTable      int
 	MetricsListen netip.AddrPort
+	// ConfirmWindow: after a change, how long the tunnels it kept have to
+	// be up again before the daemon rolls it back; 0 = never.
+	ConfirmWindow time.Duration
 	BGP           BGP
 	Sites         []*Site // in definition order
 }

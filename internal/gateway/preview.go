@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
 	"github.com/sitevpn/sitevpn/internal/apply"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/render"
 )
 
 // Preview is what apply would do under root: the whole plan (files,
@@ -29,4 +31,19 @@ func Preview(ctx context.Context, root string, res *pipeline.Result) ([]apply.Ac
 		return nil, "", err
 	}
 	return apply.Diff(res.Tree, have), note, nil
+}
+
+// WritePreview prints a plan as `sitevpn plan` shows it: the tunnel table,
+// then the actions apply would take, each with why.
+func WritePreview(w io.Writer, t render.Table, asn uint32, acts []apply.Action) {
+	t.WriteText(w, asn)
+	fmt.Fprintln(w)
+	if len(acts) == 0 {
+		fmt.Fprintln(w, "no changes: the files are up to date")
+		return
+	}
+	fmt.Fprintf(w, "%d actions:\n", len(acts))
+	for _, a := range acts {
+		fmt.Fprintf(w, "  %-16s %s (%s)\n", a.Kind, a.Target, a.Why)
+	}
 }

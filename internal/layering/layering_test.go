@@ -19,7 +19,7 @@ const module = "github.com/sitevpn/sitevpn/"
 // import only packages of a lower layer. A new package must be placed
 // here, which is the point: its place in the house is a decision.
 var layers = [][]string{
-	{"internal/diag", "internal/fleet", "internal/atomicfile", "internal/safefile", "internal/version", "internal/testnetns", "internal/oneshot", "templates"},
+	{"internal/diag", "internal/fleet", "internal/atomicfile", "internal/safefile", "internal/version", "internal/testnetns", "internal/oneshot", "internal/cliflag", "templates"},
 	{"internal/load"},
 	{"internal/validate", "internal/identity"},
 	{"internal/plan", "internal/testfleet"},

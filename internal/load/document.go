@@ -43,6 +43,7 @@ type Fleet struct {
 	Keepalive     Attr[int]
 	VRFTable      Attr[int]
 	MetricsListen Attr[string]
+	ConfirmWindow Attr[int]
 	BGP           *BGP // nil when absent
 }
 

@@ -144,6 +144,7 @@ func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
 	f.Keepalive = attr[int](a, "keepalive")
 	f.VRFTable = attr[int](a, "vrf_table")
 	f.MetricsListen = attr[string](a, "metrics_listen")
+	f.ConfirmWindow = attr[int](a, "confirm_window")
 	for _, blk := range c.Blocks {
 		if f.BGP != nil {
 			diags = append(diags, duplicateBlock("bgp", blk, f.BGP.DefRange))

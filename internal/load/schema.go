@@ -22,6 +22,7 @@ var (
 			{Name: "keepalive"},
 			{Name: "vrf_table"},
 			{Name: "metrics_listen"},
+			{Name: "confirm_window"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "bgp"}},
 	}

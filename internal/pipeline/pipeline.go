@@ -39,11 +39,19 @@ type Result struct {
 	// Warnings are the formatted warnings of the files (risky settings
 	// that are valid): shown, logged, never refused.
 	Warnings string
+	// Sources are the fleet files exactly as validated: what the daemon
+	// keeps of a confirmed configuration, and what tells two apart.
+	Sources Sources
 }
 
 // Validate loads and validates the fleet, and formats the warnings of a
 // valid one (risky but accepted settings). Invalid input is a *diag.Error.
 func Validate(o Options) (*fleet.Fleet, string, error) {
+	f, warnings, _, err := validated(o)
+	return f, warnings, err
+}
+
+func validated(o Options) (*fleet.Fleet, string, Sources, error) {
 	var doc *load.Document
 	var diags hcl.Diagnostics
 	if len(o.Files) > 0 {
@@ -52,21 +60,21 @@ func Validate(o Options) (*fleet.Fleet, string, error) {
 		doc, diags = load.Dir(o.ConfigDir)
 	}
 	if doc == nil {
-		return nil, "", &diag.Error{Diags: diags}
+		return nil, "", nil, &diag.Error{Diags: diags}
 	}
 	// Validate even a document with schema errors: the values that did
 	// load are checked too, so every error of the files shows at once.
 	f, vdiags := validate.Validate(doc)
 	diags = append(diags, vdiags...)
 	if diags.HasErrors() {
-		return nil, "", &diag.Error{Diags: diags, Files: doc.Files}
+		return nil, "", nil, &diag.Error{Diags: diags, Files: doc.Files}
 	}
-	return f, diag.Format(diags, doc.Files), nil
+	return f, diag.Format(diags, doc.Files), sourcesOf(doc.Files), nil
 }
 
 // Run runs every pure stage for this gateway.
 func Run(o Options) (*Result, error) {
-	f, warnings, err := Validate(o)
+	f, warnings, sources, err := validated(o)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +96,7 @@ func Run(o Options) (*Result, error) {
 	}
 	res.KeyErr = keyErr
 	res.Warnings = warnings
+	res.Sources = sources
 	return res, nil
 }
 

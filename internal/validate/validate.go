@@ -7,6 +7,7 @@ package validate
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -131,6 +132,11 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 		v.warnf(b.MetricsListen.Range, "Metrics open to the network", "metrics_listen %s serves, without authentication, the fleet's topology, peers and traffic counters to every host that reaches %s; keep it on loopback (127.0.0.1:9474) and scrape through a proxy, or firewall the port.", ap, ap.Addr())
 	}
 	f.MetricsListen = ap
+	window := b.ConfirmWindow.Or(fleet.DefaultConfirmWindow)
+	if window != 0 && (window < 30 || window > 86400) {
+		v.errorf(b.ConfirmWindow.Range, "Invalid confirm_window", "confirm_window is %d; use 0 (never roll back by itself) or 30 to 86400 seconds: the time a change has to bring back the tunnels it kept before the daemon rolls it back (600, the default, suits an Ansible rollout of a few minutes).", window)
+	}
+	f.ConfirmWindow = time.Duration(window) * time.Second
 	if b.BGP != nil {
 		f.BGP.HoldTime = b.BGP.HoldTime.Or(fleet.DefaultHoldTime)
 		f.BGP.BFD = b.BGP.BFD.Value
