@@ -93,7 +93,9 @@ func (d *Daemon) judge(res *pipeline.Result, changed bool, held []check.Held, ma
 	digest := res.Sources.Digest()
 	now := d.now()
 	switch {
-	case d.confirmed != nil && digest == d.confirmed.Digest && manual == 0:
+	case d.confirmed != nil && digest == d.confirmed.Digest:
+		// The confirmed configuration again (files put back, a repair):
+		// nothing to judge, even for apply --confirm.
 		if d.prob != nil {
 			d.Log.Info("the files are the confirmed configuration again: probation over", "generation", d.confirmed.Generation)
 			d.endProbation()
