@@ -34,6 +34,8 @@ type Session struct {
 type Readings struct {
 	Peers    map[string]kernel.PeerStats
 	Sessions map[string]Session
+	// Adjacencies are BIRD's OSPF neighbors (all LANs).
+	Adjacencies []Adjacency
 	// Errors reading WireGuard or BIRD as a whole (BIRD not running...).
 	WireGuardError, BirdError string
 }
@@ -66,6 +68,8 @@ type Report struct {
 	// Warnings of the configuration in force: risky settings, valid; they
 	// do not make the gateway unhealthy.
 	Warnings []string `json:"warnings,omitempty"`
+	// Adjacencies are the OSPF neighbors of the LANs with ospf = true.
+	Adjacencies []Adjacency `json:"ospf_adjacencies,omitempty"`
 	// Configuration is which one is in force, when the daemon says.
 	Configuration *Configuration `json:"configuration,omitempty"`
 	Healthy       bool           `json:"healthy"`
@@ -118,6 +122,7 @@ func Evaluate(g *plan.Gateway, r Readings, now time.Time) Report {
 		rep.Healthy = rep.Healthy && tu.Up
 		rep.Tunnels = append(rep.Tunnels, tu)
 	}
+	rep.Adjacencies = adjacencies(g, r)
 	rep.Healthy = rep.Healthy && len(rep.Problems) == 0
 	return rep
 }

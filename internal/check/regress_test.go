@@ -19,7 +19,7 @@ func TestRegressions(t *testing.T) {
 		tunnel("wg6", "v3-2", false, "no handshake yet"),
 	}}
 	held := HeldTunnels(before)
-	if want := []Held{{"wg3", "v2-1"}, {"wg4", "v2-2"}, {"wg5", "v3-1"}}; !slices.Equal(held, want) {
+	if want := []Held{{"wg3", "v2-1", ""}, {"wg4", "v2-2", ""}, {"wg5", "v3-1", ""}}; !slices.Equal(held, want) {
 		t.Fatalf("held %v, want %v", held, want)
 	}
 	for _, c := range []struct {
@@ -37,6 +37,33 @@ func TestRegressions(t *testing.T) {
 		{"two held tunnels down, in the order they were held", []Tunnel{tunnel("wg5", "v3-1", false, "BGP Connect"), tunnel("wg3", "v2-1", false, "last handshake 3m1s ago"), tunnel("wg4", "v2-2", true, "")}, []string{"wg3 (v2-1) last handshake 3m1s ago", "wg5 (v3-1) BGP Connect"}},
 	} {
 		if got := Regressions(held, Report{Tunnels: c.now}); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// A LAN's OSPF adjacency that was up must come back too, unless the
+// change took OSPF off that LAN.
+func TestOSPFRegressions(t *testing.T) {
+	up := Adjacency{Interface: "eth2", Protocol: "ospf4", Neighbor: "10.0.1.1", State: "Full/DR", Up: true}
+	down := Adjacency{Interface: "eth2", Protocol: "ospf4", Neighbor: "10.0.1.1", State: "ExStart/DR"}
+	none := Adjacency{Interface: "eth2", State: "none"}
+	init := Adjacency{Interface: "eth1", Protocol: "ospf4", Neighbor: "10.0.1.9", State: "Init/Other"}
+	held := HeldTunnels(Report{Adjacencies: []Adjacency{up, init}})
+	if want := []Held{{"eth2", "10.0.1.1", "ospf4"}}; !slices.Equal(held, want) {
+		t.Fatalf("held %v, want %v", held, want)
+	}
+	for _, c := range []struct {
+		name string
+		now  []Adjacency
+		want []string
+	}{
+		{"up again", []Adjacency{up}, nil},
+		{"not Full", []Adjacency{down}, []string{"ospf eth2 (10.0.1.1, ospf4) down"}},
+		{"no neighbor left", []Adjacency{none}, []string{"ospf eth2 (10.0.1.1, ospf4) down"}},
+		{"OSPF taken off the LAN", nil, nil},
+	} {
+		if got := Regressions(held, Report{Adjacencies: c.now}); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}

@@ -44,6 +44,7 @@ func (rep Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t%s\n", t.Interface, t.Peer, t.Site, hs, t.RxBytes, t.TxBytes, t.BGPState, since, t.Routes, state)
 	}
 	tw.Flush()
+	writeAdjacencies(w, rep.Adjacencies)
 	if c := rep.Configuration; c != nil && c.State != RolledBack { // a rollback is a problem, below
 		fmt.Fprintln(w, "configuration:", c)
 	}

@@ -48,6 +48,7 @@ var (
 	descProbation   = prometheus.NewDesc("sitevpn_config_probation", "1 while a change is on probation: rolled back unless the tunnels it kept are up again by its deadline (or, with apply --confirm, unless confirmed).", nil, nil)
 	descRolledBack  = prometheus.NewDesc("sitevpn_config_rolled_back", "1 while the files are a configuration that was rolled back: the confirmed one is in force until they change.", nil, nil)
 	descRollbacks   = prometheus.NewDesc("sitevpn_rollbacks_total", "Changes rolled back since the daemon started.", nil, nil)
+	descOSPF        = prometheus.NewDesc("sitevpn_ospf_adjacency_up", "1 when the OSPF neighbor on the LAN is adjacent (Full, or 2-Way between two DROthers); a LAN with ospf = true and no neighbor has one series with neighbor=\"\" at 0.", []string{"interface", "protocol", "neighbor"}, nil)
 	descInfo        = prometheus.NewDesc("sitevpn_gateway_info", "Which gateway of the fleet this is (always 1): join on instance to name a scrape target's gateway.", []string{"gateway"}, nil)
 )
 
@@ -67,7 +68,7 @@ func (e *Exporter) Update(s State) {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descGeneration, descProbation, descRolledBack, descRollbacks, descInfo} {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descGeneration, descProbation, descRolledBack, descRollbacks, descOSPF, descInfo} {
 		ch <- d
 	}
 }
@@ -90,6 +91,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descBGP, prometheus.GaugeValue, b2f(t.BGPState == "Established"), l...)
 		ch <- prometheus.MustNewConstMetric(descRoutes, prometheus.GaugeValue, float64(t.Routes), l...)
 		ch <- prometheus.MustNewConstMetric(descLimitHit, prometheus.GaugeValue, b2f(t.ImportLimitHit), l...)
+	}
+	for _, a := range s.Health.Adjacencies {
+		ch <- prometheus.MustNewConstMetric(descOSPF, prometheus.GaugeValue, b2f(a.Up), a.Interface, a.Protocol, a.Neighbor)
 	}
 	ch <- prometheus.MustNewConstMetric(descConfigValid, prometheus.GaugeValue, b2f(s.ConfigError == ""))
 	ch <- prometheus.MustNewConstMetric(descApplies, prometheus.CounterValue, float64(s.Applies))

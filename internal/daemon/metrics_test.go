@@ -121,11 +121,12 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 }
 
-// The configuration's generation and a rollback show in the metrics
-// (SitevpnRolledBack fires on sitevpn_config_rolled_back).
+// The configuration's generation, a rollback and the LANs' OSPF
+// adjacencies show in the metrics (SitevpnRolledBack fires on
+// sitevpn_config_rolled_back).
 func TestConfigurationMetrics(t *testing.T) {
 	e := NewExporter()
-	e.Update(State{Rollbacks: 2, Configuration: &check.Configuration{Generation: 3, State: check.RolledBack, Rejected: 4, Reason: "wg3 (v2-1) no handshake yet"}})
+	e.Update(State{Rollbacks: 2, Health: check.Report{Adjacencies: []check.Adjacency{{Interface: "eth2", Protocol: "ospf4", Neighbor: "10.0.1.1", State: "Full/DR", Up: true}, {Interface: "eth1", State: "none"}}}, Configuration: &check.Configuration{Generation: 3, State: check.RolledBack, Rejected: 4, Reason: "wg3 (v2-1) no handshake yet"}})
 	want := `
 # HELP sitevpn_config_generation Generation of the configuration in force (counts the changes applied on this gateway).
 # TYPE sitevpn_config_generation gauge
@@ -139,8 +140,12 @@ sitevpn_config_rolled_back 1
 # HELP sitevpn_rollbacks_total Changes rolled back since the daemon started.
 # TYPE sitevpn_rollbacks_total counter
 sitevpn_rollbacks_total 2
+# HELP sitevpn_ospf_adjacency_up 1 when the OSPF neighbor on the LAN is adjacent (Full, or 2-Way between two DROthers); a LAN with ospf = true and no neighbor has one series with neighbor="" at 0.
+# TYPE sitevpn_ospf_adjacency_up gauge
+sitevpn_ospf_adjacency_up{interface="eth1",neighbor="",protocol=""} 0
+sitevpn_ospf_adjacency_up{interface="eth2",neighbor="10.0.1.1",protocol="ospf4"} 1
 `
-	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_config_generation", "sitevpn_config_probation", "sitevpn_config_rolled_back", "sitevpn_rollbacks_total"); err != nil {
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "sitevpn_config_generation", "sitevpn_config_probation", "sitevpn_config_rolled_back", "sitevpn_rollbacks_total", "sitevpn_ospf_adjacency_up"); err != nil {
 		t.Error(err)
 	}
 }

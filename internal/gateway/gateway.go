@@ -44,6 +44,9 @@ type Parts struct {
 	// Sessions reads the BGP sessions of the BIRD behind socket, with
 	// their route counts and import-limit hits when details is set.
 	Sessions func(ctx context.Context, socket string, details bool) (map[string]check.Session, error)
+	// Adjacencies, when set, reads the OSPF neighbors of the BIRD behind
+	// socket (read only for a plan with an OSPF LAN).
+	Adjacencies func(ctx context.Context, socket string) ([]check.Adjacency, error)
 	// NewKernel makes the kernel of a namespace, mode and private key (a
 	// zero key: one that can read but not configure devices).
 	NewKernel func(namespace string, private wgtypes.Key, netns bool) (Kernel, error)

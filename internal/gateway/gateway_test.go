@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,5 +134,41 @@ func TestHealthReadsDetailsSeldom(t *testing.T) {
 	}
 	if len(asked) != 3 || !asked[0] || asked[1] || asked[2] {
 		t.Errorf("detailed reads %v, want only the first", asked)
+	}
+}
+
+// Check reads the OSPF neighbors of a plan with OSPF LANs: each LAN
+// shows its neighbors, and one without any shows "none".
+func TestCheckReadsAdjacencies(t *testing.T) {
+	sys := fakesys.New(t.TempDir(), wgtypes.Key{}, "eth1", "eth2")
+	var sockets []string
+	gw := New(sys.Root, Parts{
+		Units: func(context.Context) (apply.Units, error) { return sys, nil },
+		Bird:  sys,
+		Sessions: func(context.Context, string, bool) (map[string]check.Session, error) {
+			return map[string]check.Session{}, nil
+		},
+		Adjacencies: func(_ context.Context, socket string) ([]check.Adjacency, error) {
+			sockets = append(sockets, socket)
+			return []check.Adjacency{
+				{Interface: "eth2", Protocol: "ospf4", Neighbor: "10.0.1.1", State: "Full/DR", Up: true},
+				{Interface: "eth9", Protocol: "ospf4", Neighbor: "10.0.9.1", State: "Full/DR", Up: true},
+			}, nil
+		},
+		NewKernel: func(ns string, k wgtypes.Key, netns bool) (Kernel, error) { return sys.NewKernel(ns, k, netns) },
+	}, nil)
+	defer gw.Close()
+	rep := gw.Check(context.Background(), result(t, wgtypes.Key{}, same))
+	want := []check.Adjacency{
+		{Interface: "eth1", State: "none"},
+		{Interface: "eth2", Protocol: "ospf4", Neighbor: "10.0.1.1", State: "Full/DR", Up: true},
+	}
+	if len(sockets) != 1 || !strings.HasSuffix(sockets[0], "bird.ctl") || !slices.Equal(rep.Adjacencies, want) {
+		t.Errorf("read from %v: %+v, want %+v", sockets, rep.Adjacencies, want)
+	}
+	var b strings.Builder
+	rep.WriteText(&b)
+	if !strings.Contains(b.String(), "LAN   OSPF   NEIGHBOR  STATE\neth1  -      -         none\neth2  ospf4  10.0.1.1  Full/DR\n") {
+		t.Errorf("status text:\n%s", b.String())
 	}
 }

@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/bird"
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -30,8 +32,13 @@ func (g *Gateway) Check(ctx context.Context, res *pipeline.Result) check.Report 
 		r.WireGuardError = "reading WireGuard: " + err.Error()
 	}
 	var err error
-	if r.Sessions, err = g.sessions(ctx, render.NamesFor(res.Plan).BirdSocket); err != nil {
+	socket := render.NamesFor(res.Plan).BirdSocket
+	if r.Sessions, err = g.sessions(ctx, socket); err != nil {
 		r.BirdError = err.Error()
+	} else if g.parts.Adjacencies != nil && slices.ContainsFunc(res.Plan.LANs, func(l fleet.LAN) bool { return l.OSPF }) {
+		if r.Adjacencies, err = g.parts.Adjacencies(ctx, socket); err != nil {
+			r.BirdError = err.Error()
+		}
 	}
 	return check.Evaluate(res.Plan, r, time.Now())
 }
@@ -58,6 +65,28 @@ func (g *Gateway) sessions(ctx context.Context, socket string) (map[string]check
 			s.Routes, s.LimitHit = d.Routes, d.LimitHit
 			out[name] = s
 		}
+	}
+	return out, nil
+}
+
+// ReadAdjacencies reads the OSPF neighbors of the BIRD behind socket.
+func ReadAdjacencies(ctx context.Context, socket string) ([]check.Adjacency, error) {
+	c, err := bird.Dial(ctx, socket)
+	if err != nil {
+		return nil, fmt.Errorf("BIRD unreachable at %s: %w", socket, err)
+	}
+	defer c.Close()
+	ns, err := c.OSPFNeighbors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading BIRD's OSPF neighbors: %w", err)
+	}
+	out := make([]check.Adjacency, len(ns))
+	for i, n := range ns {
+		state := n.State
+		if n.Position != "" {
+			state += "/" + n.Position
+		}
+		out[i] = check.Adjacency{Interface: n.Interface, Protocol: n.Protocol, Neighbor: n.RouterID, State: state, Up: n.Adjacent()}
 	}
 	return out, nil
 }

@@ -30,7 +30,7 @@ func Open(root string, log *slog.Logger) *Gateway {
 			return m, nil
 		},
 		Bird:     bird.Control{},
-		Sessions: ReadSessions,
+		Sessions: ReadSessions, Adjacencies: ReadAdjacencies,
 		NewKernel: func(namespace string, private wgtypes.Key, netns bool) (Kernel, error) {
 			return link.New(namespace, private, netns)
 		},
