@@ -30,6 +30,24 @@ func startPing(ctx context.Context, routers *VM, ns, src, dst string) (*pingStre
 	return startPingIn(ctx, routers, "ip netns exec "+ns, ns, src, dst)
 }
 
+// startStreams starts a ping stream per pair (source, destination) in
+// namespace ns of the routers VM, each once it has 100 replies.
+func startStreams(t *testing.T, tp *topology, ns string, pairs [][2]string) []*pingStream {
+	t.Helper()
+	var streams []*pingStream
+	for _, pair := range pairs {
+		p, err := startPing(t.Context(), tp.routers, ns, pair[0], pair[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, p)
+		if err := p.waitReplies(t.Context(), 0, 100, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return streams
+}
+
 // startVRFPing starts a 10 ms ping stream from src to dst in the VRF
 // "private" of vm.
 func startVRFPing(ctx context.Context, vm *VM, src, dst string) (*pingStream, error) {
@@ -197,17 +215,7 @@ func scenarioAddSite(t *testing.T, tp *topology, figures map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var streams []*pingStream
-	for _, pair := range [][2]string{{"2001:db8:a1::1", "2001:db8:a2::1"}, {"10.0.1.1", "10.0.2.1"}} {
-		p, err := startPing(ctx, tp.routers, "r1", pair[0], pair[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		streams = append(streams, p)
-		if err := p.waitReplies(ctx, 0, 100, 30*time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
+	streams := startStreams(t, tp, "r1", [][2]string{{"2001:db8:a1::1", "2001:db8:a2::1"}, {"10.0.1.1", "10.0.2.1"}})
 	start := time.Now()
 	took, err := pushFirst(t, tp, tp.sites(3), "sydney.hcl", string(sydney))
 	if err != nil {
