@@ -281,11 +281,26 @@ func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]
 			t.Errorf("keepalive %q after confirm and the deadline, want 25", ka)
 		}
 	}
-	// Back as before for what runs next.
+	// Back as before for what runs next: a change like any other, on
+	// probation until confirmed as a new generation.
+	before, _, err := readConfig(ctx, g.VM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := push(ctx, []*gateway{g}, "fleet.hcl", fleet); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := waitConfig(ctx, []*gateway{g}, "confirmed", 3*time.Minute); err != nil {
+	err = g.VM.WaitFor(ctx, 3*time.Minute, "the fleet as before confirmed", func(ctx context.Context) error {
+		c, _, err := readConfig(ctx, g.VM)
+		if err != nil {
+			return err
+		}
+		if c.State != "confirmed" || c.Generation <= before.Generation {
+			return fmt.Errorf("%+v", c)
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
