@@ -19,8 +19,9 @@ func parseOnce(p *hclparse.Parser, src Source) (*hcl.File, hcl.Diagnostics) {
 	return f, diags
 }
 
-// parseHCL parses one file into what hclsyntax.ParseConfig gives, block
-// by top-level block when it can. hcl's lexer holds every token of the
+// parseHCL parses one file into what hclsyntax.ParseConfig gives: with
+// parsePlain when the file is plain HCL (fleets are), otherwise with hcl,
+// block by top-level block when it can. hcl's lexer holds every token of the
 // file in one slice (about 90 bytes a token) that grows by doubling: for a
 // 1,000-gateway fleet, 30 MB allocated and cleared only to be dropped
 // after parsing, most of the system time of `sitevpn render` (issue 13).
@@ -34,6 +35,9 @@ func parseOnce(p *hclparse.Parser, src Source) (*hcl.File, hcl.Diagnostics) {
 // is the one the whole file gives. FuzzParsePieces checks that both ways
 // agree.
 func parseHCL(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
+	if f, ok := parsePlain(src, name); ok {
+		return f, nil
+	}
 	start := hcl.Pos{Line: 1, Column: 1}
 	cuts := topLevelCuts(src)
 	if len(cuts) < 2 {

@@ -35,18 +35,28 @@ var awkward = []string{
 // invalid ones of validate's tests, a generated fleet and inputs built to
 // mislead the cutter parse the same block by block as whole.
 func TestPiecesAgreeWithWholeFile(t *testing.T) {
-	paths, _ := filepath.Glob("../validate/testdata/invalid/*.hcl")
-	paths = append(paths, "../validate/testdata/valid.hcl", exampleFleet)
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, b := range fleetFiles(t) {
 		samePiecesAndWhole(t, b)
 	}
 	for _, s := range awkward {
 		samePiecesAndWhole(t, []byte(s))
 	}
+}
+
+// fleetFiles are the fleet files of the repository: validate's invalid
+// and valid inputs, and the example fleet.
+func fleetFiles(t testing.TB) [][]byte {
+	paths, _ := filepath.Glob("../validate/testdata/invalid/*.hcl")
+	paths = append(paths, "../validate/testdata/valid.hcl", exampleFleet)
+	var files [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	return files
 }
 
 // The example fleet is cut: one piece per top-level block.
