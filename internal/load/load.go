@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
@@ -228,6 +229,12 @@ func attr[T any](a attrs, name string) Attr[T] {
 // value is converted as gohcl.DecodeExpression would, with its messages,
 // without evaluating it again (every value of the fleet passes here).
 func decodeLiteral(expr hcl.Expression, v any) hcl.Diagnostics {
+	if s, ok := v.(*string); ok {
+		if lit, ok := plainString(expr); ok {
+			*s = lit
+			return nil
+		}
+	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		return diags
@@ -249,6 +256,21 @@ func decodeLiteral(expr hcl.Expression, v any) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// plainString is the value of a quoted string without templates, the
+// most common value of a fleet, read from its one literal part: the value
+// TemplateExpr.Value would give, without its buffer, marks and conversions.
+func plainString(expr hcl.Expression) (string, bool) {
+	t, ok := expr.(*hclsyntax.TemplateExpr)
+	if !ok || len(t.Parts) != 1 {
+		return "", false
+	}
+	lit, ok := t.Parts[0].(*hclsyntax.LiteralValueExpr)
+	if !ok || lit.Val.Type() != cty.String || !lit.Val.IsKnown() || lit.Val.IsNull() || lit.Val.IsMarked() {
+		return "", false
+	}
+	return lit.Val.AsString(), true
 }
 
 // list decodes a list of strings, keeping each element's own range so an
