@@ -93,7 +93,7 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 					}
 					// Per site: other sites may reuse private LAN addresses, which
 					// no tunnel routes.
-					if first, ok := v.remember(lanAddress{s.Name, p.Addr()}, a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
+					if first, ok := v.seen.lanAddresses.remember(lanAddress{s.Name, p.Addr()}, a.Range); !ok && !p.Addr().IsLinkLocalUnicast() {
 						v.errorf(a.Range, "Duplicate lan address", "lan address %s of gateway %q is already used at %s in the same site; every interface of a site needs its own address.", p.Addr(), g.Name, pos(first))
 					}
 				}
@@ -158,7 +158,7 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	if maxID == 0 {
 		return
 	}
-	maxAt := pos(v.at[idKey(maxID)])
+	maxAt := pos(v.seen.ids[maxID])
 	if f.PortBase >= 1 && f.PortBase <= 65535 && f.PortBase+maxID > 65535 {
 		v.errorf(b.PortBase.Range, "port_base too high", "port_base %d plus the highest gateway id %d (%s) passes 65535; lower port_base to at most %d.", f.PortBase, maxID, maxAt, 65535-maxID)
 	}

@@ -19,7 +19,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 	if !validName(b.Name, maxName) {
 		v.errorf(b.NameRange, "Invalid gateway name", "gateway name %q: use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'.", b.Name, maxName)
 	}
-	if first, ok := v.remember(gatewayName(b.Name), b.NameRange); !ok {
+	if first, ok := v.seen.gatewayNames.remember(b.Name, b.NameRange); !ok {
 		v.errorf(b.NameRange, "Duplicate gateway name", "gateway %q is already defined at %s; names are unique across the fleet.", b.Name, pos(first))
 	}
 	idOK := b.ID.Set && v.id(b.ID)
@@ -32,7 +32,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key %q is not a WireGuard key (44 characters of base64); print it on the gateway with `sitevpn pubkey`.", b.PublicKey.Value)
 		} else if k == (wgtypes.Key{}) {
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key is all zeros, no key WireGuard can use; print the gateway's key with `sitevpn pubkey`.")
-		} else if first, ok := v.remember(k, b.PublicKey.Range); !ok {
+		} else if first, ok := v.seen.publicKeys.remember(k, b.PublicKey.Range); !ok {
 			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, pos(first))
 		}
 		g.PublicKey = k
@@ -48,7 +48,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 	}
 	// A derived router id repeats only when the id does, which is reported already.
 	if b.RouterID.Set || idOK {
-		if first, ok := v.remember(routerID(g.RouterID), b.RouterID.Range); !ok {
+		if first, ok := v.seen.routerIDs.remember(g.RouterID, b.RouterID.Range); !ok {
 			v.errorf(b.RouterID.Range, "Duplicate router_id", "router id %s of gateway %q is already used at %s; set a distinct router_id.", g.RouterID, b.Name, pos(first))
 		}
 	}
@@ -73,7 +73,7 @@ func (v *validator) id(a load.Attr[int]) bool {
 		v.errorf(a.Range, "Invalid id", "id is %d; use a small positive integer (1 to %d), unique across the fleet. Tunnel names, ports and transit addresses derive from it.", a.Value, maxID)
 		return false
 	}
-	if first, ok := v.remember(idKey(a.Value), a.Range); !ok {
+	if first, ok := v.seen.ids.remember(a.Value, a.Range); !ok {
 		v.errorf(a.Range, "Duplicate id", "id %d is already used at %s; give each gateway of the fleet its own id, and never reuse one for another gateway.", a.Value, pos(first))
 		return false
 	}
@@ -100,7 +100,7 @@ func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
 		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is %s: other gateways cannot reach it; write the gateway's public address.", a.Value, why)
 		return netip.AddrPort{}
 	}
-	if first, ok := v.remember(addr, a.Range); !ok {
+	if first, ok := v.seen.endpoints.remember(addr, a.Range); !ok {
 		v.errorf(a.Range, "Duplicate endpoint", "endpoint address %s is already used at %s; each gateway needs its own public address.", addr, pos(first))
 	}
 	return ap
@@ -140,22 +140,6 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 	}
 	return l
 }
-
-// The keys under which remember keeps where a value was first written,
-// one type per kind of value, so that equal values of two kinds never
-// meet (an endpoint is a bare netip.Addr, a public key a wgtypes.Key, an
-// ASN an int64).
-type (
-	gatewayName string
-	siteName    string
-	idKey       int
-	routerID    netip.Addr
-	// lanAddress: LAN addresses are unique within a site only.
-	lanAddress struct {
-		site string
-		addr netip.Addr
-	}
-)
 
 // parseEndpoint reads an endpoint as written: "addr" (port 0: the derived
 // one) or "[v6addr]:port" / "v4addr:port" with a non-zero port.

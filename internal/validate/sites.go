@@ -15,7 +15,7 @@ func (v *validator) site(f *fleet.Fleet, b *load.Site) *fleet.Site {
 	if !validName(b.Name, maxName) {
 		v.errorf(b.NameRange, "Invalid site name", "site name %q: use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'.", b.Name, maxName)
 	}
-	if first, ok := v.remember(siteName(b.Name), b.NameRange); !ok {
+	if first, ok := v.seen.siteNames.remember(b.Name, b.NameRange); !ok {
 		v.errorf(b.NameRange, "Duplicate site name", "site %q is already defined at %s; give each site its own name.", b.Name, pos(first))
 	}
 	if b.ASN.Set {
@@ -63,7 +63,7 @@ func (v *validator) asn(a load.Attr[int64]) uint32 {
 	case n == 65535:
 		v.errorf(a.Range, "Invalid asn", "asn 65535 is reserved; pick another (private: 64512-65534).")
 	default:
-		if first, ok := v.remember(n, a.Range); !ok {
+		if first, ok := v.seen.asns.remember(n, a.Range); !ok {
 			v.errorf(a.Range, "Duplicate asn", "asn %d is already used at %s; every site needs its own ASN (eBGP between sites).", n, pos(first))
 		}
 		return uint32(n)

@@ -18,10 +18,10 @@ import (
 // Validate checks doc and returns the fleet it defines. The fleet is nil
 // whenever any diagnostic is an error: nothing half-valid goes further.
 func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
-	v := &validator{}
 	if doc == nil || doc.Fleet == nil {
 		return nil, nil
 	}
+	v := &validator{seen: newSeen(doc)}
 	f := v.fleet(doc.Fleet)
 	for _, s := range doc.Sites {
 		if site := v.site(f, s); site != nil {
@@ -38,9 +38,7 @@ func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
 
 type validator struct {
 	diags hcl.Diagnostics
-	// where each value was written, for "already used at" details and for
-	// checks that span the fleet
-	at map[any]hcl.Range
+	seen  seen
 }
 
 // pos prints a range as file:line:col, as diagnostics start.
@@ -65,21 +63,6 @@ func (v *validator) warnf(r hcl.Range, summary, format string, args ...any) {
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  r.Ptr(),
 	})
-}
-
-// remember records where key was first written; it reports false, and the
-// first position, when key was seen before. The caller prints the position
-// only then: every value of the fleet passes here, few are repeated. Keys
-// are typed (gatewayName, idKey, ...) so that no string is built per value.
-func (v *validator) remember(key any, r hcl.Range) (hcl.Range, bool) {
-	if v.at == nil {
-		v.at = map[any]hcl.Range{}
-	}
-	if first, dup := v.at[key]; dup {
-		return first, false
-	}
-	v.at[key] = r
-	return r, true
 }
 
 func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {

@@ -151,12 +151,12 @@ func TestLabAnsible(t *testing.T) {
 		}
 		return b.String()
 	}
-	playbook := func(run string) map[string]recap {
+	playbook := func(run string, extra ...string) map[string]recap {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
 		began := time.Now()
-		cmd := exec.CommandContext(ctx, "ansible-playbook", "-i", invPath, "site.yml", "-e", "sitevpn_deb="+deb)
+		cmd := exec.CommandContext(ctx, "ansible-playbook", append([]string{"-i", invPath, "site.yml", "-e", "sitevpn_deb=" + deb}, extra...)...)
 		cmd.Dir = filepath.Join(repo, "packaging/ansible")
 		cmd.Env = append(os.Environ(),
 			"ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0", "ANSIBLE_HOST_KEY_CHECKING=False",
@@ -220,9 +220,37 @@ func TestLabAnsible(t *testing.T) {
 		out, _ := os.ReadFile(filepath.Join(l.Dir, "ansible-second.log"))
 		t.Logf("second run's changed tasks:\n%s", grepChanged(string(out)))
 	}
-	t.Logf("timings: package %s, boot %s, ssh up %s, first run (converged) %s, second run %s, total %s",
+	secondDone := time.Now()
+
+	// A change of the fleet (keepalive 25 on every tunnel): each gateway
+	// applies it with apply --confirm, and the play confirms it once the
+	// host answers and is healthy: a new generation, confirmed, in force.
+	changed := playbook("changed", "-e", `{"sitevpn_fleet": {"isolation": "netns", "namespace": "private", "port_base": 5800, "transit6": "2001:db8:ff::/64", "transit4": "169.254.0.0/16", "mtu": 1420, "keepalive": 25, "bgp": {"hold_time": 6, "bfd": false}}}`)
+	err = eachVM(vms, func(vm *VM) error {
+		r := changed[vm.Name]
+		if r.failed != 0 || r.unreachable != 0 || r.changed == 0 {
+			return fmt.Errorf("changed run, %s: %s", vm.Name, r.line)
+		}
+		c, _, err := readConfig(ctx, vm)
+		if err != nil {
+			return err
+		}
+		res, err := vm.Sh(ctx, "ip netns exec private wg show all persistent-keepalive | cut -f3 | sort -u")
+		if err != nil {
+			return err
+		}
+		if c.State != "confirmed" || c.Generation < 2 || strings.TrimSpace(res.Stdout) != "25" {
+			return fmt.Errorf("%s after the changed run: configuration %+v, keepalives %q", vm.Name, c, res.Stdout)
+		}
+		return nil
+	})
+	if err != nil {
+		out, _ := os.ReadFile(filepath.Join(l.Dir, "ansible-changed.log"))
+		t.Fatalf("%v\n%s\n%s", err, grepChanged(string(out)), evidence())
+	}
+	t.Logf("timings: package %s, boot %s, ssh up %s, first run (converged) %s, second run %s, changed run (confirmed) %s, total %s",
 		built.Sub(start).Round(100*time.Millisecond), booted.Sub(built).Round(100*time.Millisecond),
-		sshed.Sub(booted).Round(100*time.Millisecond), converged.Sub(sshed).Round(100*time.Millisecond), since(converged), since(start))
+		sshed.Sub(booted).Round(100*time.Millisecond), converged.Sub(sshed).Round(100*time.Millisecond), secondDone.Sub(converged).Round(100*time.Millisecond), since(secondDone), since(start))
 }
 
 // recap is one host's line of ansible-playbook's PLAY RECAP.
