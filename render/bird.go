@@ -24,6 +24,9 @@ type birdConfig struct {
 	Sessions     string // every tunnel's protocol bgp (bird_sessions.go)
 	// Export filters: own site's prefixes, never a BGP route (no transit).
 	Export4, Export6 string
+	// OSPFExport is what goes to the LAN: the routes learned over the
+	// tunnels.
+	OSPFExport string
 }
 
 type prefixSet struct{ Name, Members string }
@@ -47,8 +50,12 @@ func birdView(g *plan.Gateway) birdConfig {
 		c.Sets = appendSet(c.Sets, s.ASN, "V4", s.V4)
 		c.Sets = appendSet(c.Sets, s.ASN, "V6", s.V6)
 	}
-	c.Export4 = exportFilter(g.Site.ASN, g.Site.V4)
-	c.Export6 = exportFilter(g.Site.ASN, g.Site.V6)
+	c.Export4 = exportFilter(g.Site.ASN, g.Site.V4, g.Drained)
+	c.Export6 = exportFilter(g.Site.ASN, g.Site.V6, g.Drained)
+	c.OSPFExport = "where source = RTS_BGP"
+	if g.Drained {
+		c.OSPFExport += " && lan_least_preferred()"
+	}
 	imports := map[uint32][2]string{}
 	for _, s := range g.Sites {
 		imports[s.ASN] = [2]string{importFilter(s.ASN, "V4", s.V4), importFilter(s.ASN, "V6", s.V6)}
@@ -84,14 +91,18 @@ func appendSet(sets []prefixSet, asn uint32, family string, ps []netip.Prefix) [
 	return append(sets, prefixSet{setName(asn, family), strings.Join(members, ", ")})
 }
 
+// importFilter accepts a site's prefixes, those its gateway announces as
+// being drained (RFC 8326) kept as the least preferred.
 func importFilter(asn uint32, family string, ps []netip.Prefix) string {
 	if len(ps) == 0 {
 		return "none"
 	}
-	return "where net ~ " + setName(asn, family)
+	return "where net ~ " + setName(asn, family) + " && graceful_shutdown_honoured()"
 }
 
-func exportFilter(asn uint32, ps []netip.Prefix) string {
+// exportFilter announces this site's own prefixes, never a BGP route (no
+// transit); drained, with the GRACEFUL_SHUTDOWN community.
+func exportFilter(asn uint32, ps []netip.Prefix, drained bool) string {
 	if len(ps) == 0 {
 		return "none"
 	}
@@ -99,7 +110,11 @@ func exportFilter(asn uint32, ps []netip.Prefix) string {
 	if ps[0].Addr().Is4() {
 		family = "V4"
 	}
-	return "where net ~ " + setName(asn, family) + " && source != RTS_BGP"
+	f := "where net ~ " + setName(asn, family) + " && source != RTS_BGP"
+	if drained {
+		f += " && graceful_shutdown_announced()"
+	}
+	return f
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -353,6 +353,7 @@ type nsGateway struct {
 	tunnel plan.Tunnel // to the other gateway
 	conf   []byte      // the rendered BIRD configuration
 	lan    []string    // addresses on eth2
+	shares *nsGateway  // another tunnel of that gateway: its namespace and BIRD
 
 	ns     string
 	pid    int // BIRD's
@@ -828,4 +829,46 @@ func protocolDetail(ctx context.Context, c *bird.Client, name string) (*bird.Pro
 		}
 	}
 	return nil, fmt.Errorf("BIRD runs no protocol %s", name)
+}
+
+// startGateways runs gws: each in its namespace (one with shares set in
+// that gateway's, with its BIRD: another tunnel of the same gateway), the
+// pairs of links joined by veth pairs named like their tunnels, each with
+// its LAN and its BIRD. On failure their state is dumped. It returns the
+// directory of the BIRDs' files (NAME.conf, NAME.ctl, NAME.log).
+func startGateways(ctx context.Context, t *testing.T, birdBin string, gws []*nsGateway, links [][2]*nsGateway) string {
+	t.Helper()
+	dir := t.TempDir()
+	var own []*nsGateway
+	for _, g := range gws {
+		if g.shares == nil {
+			g.netns(t)
+			own = append(own, g)
+		}
+	}
+	for _, g := range gws {
+		if g.shares != nil {
+			g.ns = g.shares.ns
+		}
+	}
+	for _, l := range links {
+		joinByVeth(t, l[0], l[1])
+	}
+	for _, g := range own {
+		g.lanLink(t)
+		g.startBIRD(ctx, t, birdBin, dir)
+	}
+	for _, g := range gws {
+		if g.shares != nil {
+			g.client = g.shares.client
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, g := range own {
+				g.dump(t)
+			}
+		}
+	})
+	return dir
 }

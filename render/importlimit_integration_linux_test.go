@@ -36,25 +36,8 @@ func TestIntegrationImportLimit(t *testing.T) {
 	paris.lan = []string{"10.0.1.1/24", "2001:db8:a1::1/64"}
 	berlin.lan = []string{"10.0.2.1/24", "2001:db8:a2::1/64"}
 	tokyo.lan = []string{"10.0.3.1/24", "2001:db8:a3::1/64"}
-	dir := t.TempDir()
-	for _, g := range []*nsGateway{paris, berlin, tokyo} {
-		g.netns(t)
-	}
-	parisToTokyo.ns = paris.ns // one paris, two tunnels
-	joinByVeth(t, paris, berlin)
-	joinByVeth(t, parisToTokyo, tokyo)
-	for _, g := range []*nsGateway{paris, berlin, tokyo} {
-		g.lanLink(t)
-		g.startBIRD(ctx, t, birdBin, dir)
-	}
-	parisToTokyo.client = paris.client
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, g := range []*nsGateway{paris, berlin, tokyo} {
-				g.dump(t)
-			}
-		}
-	})
+	parisToTokyo.shares = paris // one paris, two tunnels
+	dir := startGateways(ctx, t, birdBin, []*nsGateway{paris, parisToTokyo, berlin, tokyo}, [][2]*nsGateway{{paris, berlin}, {parisToTokyo, tokyo}})
 	pollUntil(ctx, t, "paris's sessions with berlin and tokyo established with their routes", func() error {
 		if err := wantSessionRoutes(ctx, paris, 1, 1, 1, 1); err != nil {
 			return err

@@ -36,17 +36,25 @@ func modes(t testing.TB) map[string]*fleet.Fleet {
 	return out
 }
 
-// renderAll renders every gateway of every mode: "mode/gateway" -> tree.
+// renderAll renders every gateway of every mode: "mode/gateway" -> tree;
+// and "drained/v1-1", v1-1 in netns mode being drained (sitevpn drain).
 func renderAll(t testing.TB) map[string]render.Tree {
 	t.Helper()
 	trees := map[string]render.Tree{}
 	for mode, f := range modes(t) {
 		for _, g := range f.Gateways() {
-			tree, err := render.Render(plan.For(f, g))
+			p := plan.For(f, g)
+			tree, err := render.Render(p)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", mode, g.Name, err)
 			}
 			trees[mode+"/"+g.Name] = tree
+			if mode == "netns" && g.Name == "v1-1" {
+				p.Drained = true
+				if trees["drained/v1-1"], err = render.Render(p); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	return trees

@@ -26,7 +26,7 @@ func needTool(t *testing.T, name string) string {
 }
 
 // TestBirdParsesEveryConfig runs Debian's `bird -p -c` on every rendered
-// BIRD configuration of both modes.
+// BIRD configuration of both modes, and of a drained gateway.
 func TestBirdParsesEveryConfig(t *testing.T) {
 	bird := needTool(t, "bird")
 	n := 0
@@ -46,8 +46,8 @@ func TestBirdParsesEveryConfig(t *testing.T) {
 			n++
 		}
 	}
-	if n != 12 {
-		t.Errorf("checked %d BIRD configs, want 12 (6 gateways x 2 modes)", n)
+	if n != 13 {
+		t.Errorf("checked %d BIRD configs, want 13 (6 gateways x 2 modes, and v1-1 drained)", n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/cliflag"
+	"github.com/sitevpn/sitevpn/internal/daemon"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/version"
 )
@@ -20,7 +21,8 @@ type globals struct {
 }
 
 func (g *globals) options() pipeline.Options {
-	return pipeline.Options{ConfigDir: g.config, Gateway: g.gateway}
+	since, _ := daemon.DrainedSince(g.root) // unreadable: as the daemon, not drained
+	return pipeline.Options{ConfigDir: g.config, Gateway: g.gateway, Drained: !since.IsZero()}
 }
 
 func newRoot() *cobra.Command {
@@ -50,7 +52,9 @@ unless --gateway names another.`,
 kept, and becomes the one a later rollback returns to.`),
 		newControl(g, "rollback", "Undo the change on probation now", `Roll the configuration on probation back at once: the daemon applies the
 last confirmed configuration again (hitlessly: only what differs), and
-does not apply the files of the rejected one again until they change.`))
+does not apply the files of the rejected one again until they change.`),
+		newDrain(g),
+		newControl(g, "undrain", "Put the drained gateway back in service", `Undo sitevpn drain: routes announced as usual again, traffic comes back.`))
 	return root
 }
 

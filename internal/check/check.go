@@ -70,6 +70,8 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Adjacencies are the OSPF neighbors of the LANs with ospf = true.
 	Adjacencies []Adjacency `json:"ospf_adjacencies,omitempty"`
+	// DrainedSince: drained for maintenance (sitevpn drain) since then.
+	DrainedSince time.Time `json:"drained_since,omitzero"`
 	// Configuration is which one is in force, when the daemon says.
 	Configuration *Configuration `json:"configuration,omitempty"`
 	Healthy       bool           `json:"healthy"`

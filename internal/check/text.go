@@ -48,6 +48,9 @@ func (rep Report) WriteText(w io.Writer) {
 	if c := rep.Configuration; c != nil && c.State != RolledBack { // a rollback is a problem, below
 		fmt.Fprintln(w, "configuration:", c)
 	}
+	if !rep.DrainedSince.IsZero() {
+		fmt.Fprintf(w, "drained since %s: traffic avoids this gateway (sitevpn undrain puts it back in service)\n", rep.DrainedSince.Local().Format(time.DateTime))
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "problem:", p)
 	}

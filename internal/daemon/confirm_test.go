@@ -63,6 +63,7 @@ type confirmRig struct {
 	breaks func(iface string, k *kernel.Tunnel) bool
 	peers  map[string]wgtypes.Key // interface -> peer key in the kernel, at the last check
 	stop   func()
+	tune   []func(*Daemon)
 }
 
 func newConfirmRig(t *testing.T) *confirmRig {
@@ -120,6 +121,7 @@ func (r *confirmRig) health(_ context.Context, res *pipeline.Result) check.Repor
 // files are applied at once; health is read every few milliseconds, the
 // probations' clock only moves when the test says.
 func (r *confirmRig) start(tune ...func(*Daemon)) {
+	r.tune = tune
 	gw := gateway.New(r.root, gateway.Parts{
 		Units: func(context.Context) (apply.Units, error) { return r.sys, nil },
 		Bird:  r.sys,
@@ -151,9 +153,10 @@ func (r *confirmRig) start(tune ...func(*Daemon)) {
 	r.t.Cleanup(r.stop)
 }
 
+// restart stops the daemon and starts a new one, tuned the same.
 func (r *confirmRig) restart() {
 	r.stop()
-	r.start()
+	r.start(r.tune...)
 }
 
 // config waits until the published configuration satisfies cond.

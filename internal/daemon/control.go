@@ -24,7 +24,7 @@ var ErrNoDaemon = errors.New("the sitevpn daemon is not running (systemctl start
 
 // Request is one command to the daemon.
 type Request struct {
-	Op string `json:"op"` // "apply", "confirm", "rollback"
+	Op string `json:"op"` // "apply", "confirm", "rollback", "drain", "undrain"
 	// ConfigDir is the caller's --config: the daemon refuses to apply
 	// another directory than its own.
 	ConfigDir string `json:"config_dir,omitempty"`
@@ -84,6 +84,12 @@ func (d *Daemon) handle(ctx context.Context, r Request) Response {
 		}
 		d.publish()
 		return Response{Message: fmt.Sprintf("generation %d rolled back; generation %d is in force, and the files are not applied again until they change", gen, d.confirmed.Generation)}
+	case "drain", "undrain":
+		msg, err := d.setDrained(ctx, r.Op == "drain")
+		if err != nil {
+			return fail("%v", err)
+		}
+		return Response{Message: msg}
 	}
 	return fail("unknown request %q", r.Op)
 }

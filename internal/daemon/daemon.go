@@ -73,6 +73,9 @@ type Daemon struct {
 	// Control, when set, is the path of the control socket (ControlPath
 	// under the root): sitevpn apply, confirm, rollback.
 	Control string
+	// DrainFile, when set, records that the gateway is drained (DrainPath
+	// under the root).
+	DrainFile string
 	// Clock tells the time of probations (default time.Now).
 	Clock func() time.Time
 
@@ -104,7 +107,9 @@ type State struct {
 	// on probation, or the one rolled back and why.
 	Configuration *check.Configuration `json:"configuration,omitempty"`
 	Rollbacks     int                  `json:"rollbacks"`
-	Updated       time.Time            `json:"updated"`
+	// DrainedSince: the gateway is drained (sitevpn drain) since then.
+	DrainedSince time.Time `json:"drained_since,omitzero"`
+	Updated      time.Time `json:"updated"`
 }
 
 func (d *Daemon) defaults() {
@@ -151,6 +156,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go d.feedWatchdog(ctx)
 	}
 	d.restore()
+	d.restoreDrain()
 	if d.Control != "" {
 		stop, err := d.serveControl(ctx)
 		if err != nil {
@@ -379,6 +385,7 @@ func (s State) Report() check.Report {
 	if s.Warnings != "" && len(h.Warnings) == 0 {
 		h.Warnings = check.WarningLines(s.Warnings)
 	}
+	h.DrainedSince = s.DrainedSince
 	if c := s.Configuration; c != nil {
 		h.Configuration = c
 		if c.State == check.RolledBack {
@@ -423,6 +430,9 @@ func statusLine(s State) string {
 		line += fmt.Sprintf("; rolled back generation %d: %s", c.Rejected, c.Reason)
 	case c != nil && c.State == check.Probation:
 		line += fmt.Sprintf("; generation %d on probation until %s", c.Generation, c.Deadline.Local().Format(time.TimeOnly))
+	}
+	if !s.DrainedSince.IsZero() {
+		line += "; drained"
 	}
 	return line
 }

@@ -49,6 +49,7 @@ var (
 	descRolledBack  = prometheus.NewDesc("sitevpn_config_rolled_back", "1 while the files are a configuration that was rolled back: the confirmed one is in force until they change.", nil, nil)
 	descRollbacks   = prometheus.NewDesc("sitevpn_rollbacks_total", "Changes rolled back since the daemon started.", nil, nil)
 	descOSPF        = prometheus.NewDesc("sitevpn_ospf_adjacency_up", "1 when the OSPF neighbor on the LAN is adjacent (Full, or 2-Way between two DROthers); a LAN with ospf = true and no neighbor has one series with neighbor=\"\" at 0.", []string{"interface", "protocol", "neighbor"}, nil)
+	descDrained     = prometheus.NewDesc("sitevpn_drained", "1 while the gateway is drained for maintenance (sitevpn drain): traffic avoids it.", nil, nil)
 	descInfo        = prometheus.NewDesc("sitevpn_gateway_info", "Which gateway of the fleet this is (always 1): join on instance to name a scrape target's gateway.", []string{"gateway"}, nil)
 )
 
@@ -68,7 +69,7 @@ func (e *Exporter) Update(s State) {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descGeneration, descProbation, descRolledBack, descRollbacks, descOSPF, descInfo} {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descHandshake, descRx, descTx, descBGP, descRoutes, descLimitHit, descConfigValid, descApplies, descChanges, descApplyOK, descApplyTime, descHealthy, descGeneration, descProbation, descRolledBack, descRollbacks, descOSPF, descDrained, descInfo} {
 		ch <- d
 	}
 }
@@ -107,6 +108,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRolledBack, prometheus.GaugeValue, b2f(c.State == check.RolledBack))
 	}
 	ch <- prometheus.MustNewConstMetric(descRollbacks, prometheus.CounterValue, float64(s.Rollbacks))
+	ch <- prometheus.MustNewConstMetric(descDrained, prometheus.GaugeValue, b2f(!s.DrainedSince.IsZero()))
 	if s.Health.Gateway != "" {
 		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.Health.Gateway)
 	}

@@ -22,6 +22,9 @@ type Options struct {
 	ConfigDir string   // every *.hcl of it, and private.key
 	Files     []string // instead of ConfigDir's *.hcl, when set
 	Gateway   string   // overrides the identity from the private key
+	// Drained renders this gateway as being drained (sitevpn drain): its
+	// own state, not the fleet's.
+	Drained bool
 }
 
 // Result holds each stage's output.
@@ -87,7 +90,7 @@ func Run(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := ForGateway(f, me)
+	res, err := forGateway(f, me, o.Drained)
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +105,26 @@ func Run(o Options) (*Result, error) {
 
 // ForGateway plans and renders for gateway me.
 func ForGateway(f *fleet.Fleet, me *fleet.Gateway) (*Result, error) {
+	return forGateway(f, me, false)
+}
+
+func forGateway(f *fleet.Fleet, me *fleet.Gateway, drained bool) (*Result, error) {
 	p := plan.For(f, me)
+	p.Drained = drained
 	tree, err := render.Render(p)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Fleet: f, Me: me, Plan: p, Tree: tree}, nil
+}
+
+// Drain is res rendered again, drained or not: the same configuration,
+// key and files.
+func Drain(res *Result, drained bool) (*Result, error) {
+	out, err := forGateway(res.Fleet, res.Me, drained)
+	if err != nil {
+		return nil, err
+	}
+	out.Key, out.KeyErr, out.Warnings, out.Sources = res.Key, res.KeyErr, res.Warnings, res.Sources
+	return out, nil
 }

@@ -31,6 +31,11 @@ type Gateway struct {
 	// Endpoint is this gateway's own public address: apply never moves
 	// the link that holds it into the private namespace.
 	Endpoint netip.Addr
+	// Drained: the gateway is being drained for maintenance (sitevpn
+	// drain). It announces its routes with GRACEFUL_SHUTDOWN and makes
+	// itself the LAN's least preferred way out, so traffic leaves it
+	// before it goes. Not from the fleet: this gateway's own state.
+	Drained bool
 }
 
 // Site is a site's routing identity: its ASN and the prefixes it may announce.

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/internal/systemd"
+)
+
+// Main is `sitevpn run`: the daemon on the live gateway under root, its
+// state, control socket and drain record there, systemd notified, SIGHUP
+// a reload, SIGTERM and SIGINT the end. metrics, when set, pins the
+// metrics address ("off" disables); else the fleet's is followed.
+func Main(ctx context.Context, root string, o pipeline.Options, metrics string, log *slog.Logger) error {
+	if metrics != "" {
+		var err error
+		if metrics, err = ParseListen(metrics); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	gw := gateway.Open(root, log)
+	defer gw.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			reload <- struct{}{}
+		}
+	}()
+	exp := NewExporter()
+	n := systemd.Notifier{}
+	wd, _ := n.WatchdogInterval()
+	d := &Daemon{
+		Options: o, Apply: gw.Apply, Check: gw.Check,
+		Reload: reload, Notify: n, Log: log,
+		State:   func(s State) error { return WriteState(root, s) },
+		Metrics: exp.Update, Watchdog: wd / 2,
+		ConfirmDir: filepath.Join(root, ConfirmDir), Control: filepath.Join(root, ControlPath),
+		DrainFile: filepath.Join(root, DrainPath),
+	}
+	defer exp.Listen("off")
+	if metrics == "" { // the fleet's, followed live
+		d.Listen = exp.Listen
+	} else if err := exp.Listen(metrics); err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
