@@ -1,0 +1,104 @@
+//go:build lab
+
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scenarioDrain is issue 14's maintenance check: while 10 ms pings (IPv4
+// and IPv6) run from berlin's router to paris's, the paris gateway their
+// forward path crosses is drained (`sitevpn drain --wait`), rebooted, and
+// undrained once healthy again (still drained after the reboot): not one
+// packet may be lost. Scenario d prints, for comparison, the gap of a
+// gateway powered off without a drain.
+func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
+	ctx := t.Context()
+	streams := startStreams(t, tp, "r2", [][2]string{{"10.0.2.1", "10.0.1.1"}, {"2001:db8:a2::1", "2001:db8:a1::1"}})
+	victim, seen, err := streamCarrier(ctx, tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bytes received from berlin's tunnels in 2 s while the streams run: %v: draining %s", seen, victim.Name)
+	start := time.Now()
+	res, err := victim.VM.Sh(ctx, "sitevpn drain --wait 2m")
+	if err != nil {
+		t.Fatalf("sitevpn drain --wait: %v\n%s", err, evidence(ctx, tp.sites(2)))
+	}
+	figures["m1. sitevpn drain --wait on the streams' paris gateway"] = fmt.Sprintf("%s (%s)", since(start), strings.TrimSpace(res.Stdout))
+	if _, after, err := streamCarrier(ctx, tp); err != nil || after[victim.Name] > 10000 {
+		t.Errorf("%s still receives the streams after the drain: %v (%v)", victim.Name, after, err)
+	}
+	// berlin routes paris over the sibling alone.
+	if err := berlinNextHops(ctx, tp, 1); err != nil {
+		t.Error(err)
+	}
+
+	rebooted := time.Now()
+	// The agent may die before it answers: the reboot is checked by QEMU's exit.
+	victim.VM.Sh(ctx, "systemctl reboot")
+	if err := victim.VM.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.VM.WaitAgent(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitHealthy(ctx, []*gateway{victim}, 6, 4*time.Minute); err != nil {
+		t.Fatalf("after rebooting %s: %v\n%s", victim.Name, err, evidence(ctx, []*gateway{victim}))
+	}
+	figures["m2. drained gateway rebooted -> healthy again"] = since(rebooted).String()
+	err = victim.VM.WaitFor(ctx, time.Minute, "still drained after the reboot", func(ctx context.Context) error {
+		res, err := victim.VM.Sh(ctx, "sitevpn status")
+		if err != nil && !strings.Contains(res.Stdout, "drained since") {
+			return err
+		}
+		if !strings.Contains(res.Stdout, "drained since") {
+			return Abort(errors.New("the reboot undid the drain:\n" + res.Stdout))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := victim.VM.Sh(ctx, "sitevpn undrain"); err != nil || !strings.Contains(res.Stdout, "back in service") {
+		t.Fatalf("sitevpn undrain: %v\n%s", err, res.Stdout)
+	}
+	// Back in service: berlin routes paris over both gateways again.
+	if err := berlinNextHops(ctx, tp, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range streams {
+		s, err := p.stop(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figures["m3. drain, reboot, undrain: "+p.name] = fmt.Sprintf("%d lost of %d (longest gap %s); see d for a power-off without drain", s.lost, s.sent, s.gap.Round(time.Millisecond))
+		if s.lost != 0 {
+			t.Errorf("%s: %d lost of %d across drain, reboot and undrain", p.name, s.lost, s.sent)
+		}
+	}
+}
+
+// berlinNextHops waits until both berlin gateways route paris's IPv4 and
+// IPv6 prefixes over n next hops.
+func berlinNextHops(ctx context.Context, tp *topology, n int) error {
+	return eachVM(tpVMs(tp.sites(2)[2:]), func(vm *VM) error {
+		return vm.WaitFor(ctx, 2*time.Minute, fmt.Sprintf("paris over %d next hops", n), func(ctx context.Context) error {
+			res, err := vm.Sh(ctx, "ip -n private -4 route show proto bird; ip -n private -6 route show proto bird")
+			if err != nil {
+				return err
+			}
+			for _, p := range []string{"10.0.1.0/24", "2001:db8:a1::/64"} {
+				if got := nextHops(res.Stdout, p); got != n {
+					return fmt.Errorf("%s over %d next hops:\n%s", p, got, res.Stdout)
+				}
+			}
+			return nil
+		})
+	})
+}
