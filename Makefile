@@ -26,11 +26,11 @@ example: build
 	./sitevpn --config examples/article --gateway v1-1 --root $(OUT)/empty-root plan
 
 # The real tools the tests check rendered files with (bird -p,
-# systemd-analyze verify), iproute2 and dbus for the privileged tests,
+# systemd-analyze verify), iproute2, ping and dbus for the privileged tests,
 # Graphviz for `sitevpn graph --format svg`.
 deps:
 	@missing=""; \
-	for t in bird:bird2 systemd-analyze:systemd ip:iproute2 /usr/bin/time:time dbus-daemon:dbus dot:graphviz; do \
+	for t in bird:bird2 systemd-analyze:systemd ip:iproute2 tc:iproute2 ping:iputils-ping /usr/bin/time:time dbus-daemon:dbus dot:graphviz; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
