@@ -383,6 +383,10 @@ func TestCommitConfirmed(t *testing.T) {
 	if _, err := ask(Request{Op: "rollback"}); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Errorf("rollback with nothing pending: %v", err)
 	}
+	// Through the daemon, apply prints what it prints without one.
+	if msg, err := ask(Request{Op: "apply"}); err != nil || msg != "no changes" {
+		t.Errorf("apply with nothing to change: %q %v", msg, err)
+	}
 	if _, err := Ask(ctx, r.socket, Request{Op: "apply", ConfigDir: "/elsewhere"}); err == nil || !strings.Contains(err.Error(), "not /elsewhere") {
 		t.Errorf("apply of another directory: %v", err)
 	}
@@ -390,7 +394,7 @@ func TestCommitConfirmed(t *testing.T) {
 	// Unconfirmed: rolled back at the deadline, though every tunnel is up.
 	r.push(strings.Replace(string(r.src), "mtu       = 1420", "mtu       = 1400", 1))
 	msg, err := ask(Request{Op: "apply", Confirm: time.Minute})
-	if err != nil || !strings.Contains(msg, "generation 2, probation") || !strings.Contains(msg, "unless `sitevpn confirm` confirms it") {
+	if err != nil || !strings.Contains(msg, "set-mtu") || !strings.Contains(msg, "generation 2, probation") || !strings.Contains(msg, "unless `sitevpn confirm` confirms it") {
 		t.Fatalf("apply --confirm: %q %v", msg, err)
 	}
 	r.clock.advance(time.Hour) // past the fleet's window too: only confirm counts

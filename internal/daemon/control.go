@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sitevpn/sitevpn/internal/check"
 )
 
 // ControlPath is the daemon's control socket, relative to the root: the
@@ -58,14 +61,14 @@ func (d *Daemon) handle(ctx context.Context, r Request) Response {
 		if err != nil {
 			return fail("%v", err)
 		}
-		msg := fmt.Sprintf("applied: %d change(s)", len(rep.Actions))
-		if !rep.Changed() {
-			msg = "no changes"
+		// As `sitevpn apply` prints without a daemon: the actions (or "no
+		// changes"), the warnings; then the probation, when there is one.
+		var b strings.Builder
+		rep.WriteText(&b, &b, false)
+		if c := d.current.Configuration; c != nil && c.State != check.Confirmed {
+			b.WriteString("configuration " + c.String() + "\n")
 		}
-		if c := d.current.Configuration; c != nil {
-			msg += "; configuration " + c.String()
-		}
-		return Response{Message: msg}
+		return Response{Message: strings.TrimSuffix(b.String(), "\n")}
 	case "confirm":
 		if d.prob == nil {
 			return fail("nothing to confirm: %s", d.configLine())
