@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -225,7 +226,10 @@ func notAppliedAgain(ctx context.Context, g *gateway, real string) error {
 // stays past its deadline once `sitevpn confirm` answered.
 func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]string) {
 	ctx := t.Context()
-	changed := strings.Replace(fleet, "fleet {", "fleet {\n  keepalive = 25", 1)
+	changed := regexp.MustCompile(`(?m)^(\s*keepalive\s*=\s*)0\s*$`).ReplaceAllString(fleet, "${1}25")
+	if changed == fleet {
+		t.Fatalf("no keepalive = 0 in the fleet in force:\n%s", fleet)
+	}
 	keepalive := func() string {
 		res, _ := g.VM.Sh(ctx, "ip netns exec private wg show wg3 persistent-keepalive | cut -f2")
 		return strings.TrimSpace(res.Stdout)
