@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/sitevpn/sitevpn/internal/daemon"
 	"github.com/sitevpn/sitevpn/internal/identity"
 )
 
@@ -61,6 +62,22 @@ provisioning tool's).`,
 				return fmt.Errorf("pubkey: %w", err)
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), k.PublicKey().String())
+			return err
+		},
+	}
+}
+
+func newRotateKey(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Drain, write a new private key (the old one kept until the new one is confirmed), print what to do next",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			msg, err := daemon.RotateKey(cmd.Context(), filepath.Join(g.root, daemon.ControlPath), g.options())
+			if err != nil {
+				return fmt.Errorf("rotate-key: %w", err)
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), msg)
 			return err
 		},
 	}

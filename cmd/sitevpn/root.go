@@ -53,7 +53,7 @@ kept, and becomes the one a later rollback returns to.`),
 		newControl(g, "rollback", "Undo the change on probation now", `Roll the configuration on probation back at once: the daemon applies the
 last confirmed configuration again (hitlessly: only what differs), and
 does not apply the files of the rejected one again until they change.`),
-		newDrain(g),
+		newDrain(g), newRotateKey(g),
 		newControl(g, "undrain", "Put the drained gateway back in service", `Undo sitevpn drain: routes announced as usual again, traffic comes back.`))
 	return root
 }

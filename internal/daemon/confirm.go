@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/identity"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
@@ -169,6 +171,11 @@ func (d *Daemon) confirm(res *pipeline.Result, gen int) {
 	}
 	d.confirmed = r
 	d.endProbation()
+	if done, err := identity.FinishRotation(d.Options.ConfigDir, res.Key); err != nil {
+		d.Log.Error("finishing the key rotation", "err", err)
+	} else if done {
+		d.Log.Info("key rotation complete: a configuration with the new key is confirmed; private.key.old removed")
+	}
 }
 
 func (d *Daemon) endProbation() {
@@ -239,7 +246,16 @@ func (d *Daemon) loadConfirmed() (*pipeline.Result, error) {
 	}
 	o := d.Options
 	o.Files = files
-	return pipeline.Run(o)
+	res, err := pipeline.Run(o)
+	if err != nil {
+		// A key rotation under way: the confirmed configuration names
+		// the old key, which private.key.old still holds.
+		o.KeyFile = filepath.Join(o.ConfigDir, identity.OldKeyFile)
+		if old, oldErr := pipeline.Run(o); oldErr == nil {
+			return old, nil
+		}
+	}
+	return res, err
 }
 
 func (d *Daemon) nextGeneration() int {

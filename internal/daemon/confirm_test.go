@@ -62,6 +62,7 @@ type confirmRig struct {
 	// change that black-holes a path).
 	breaks func(iface string, k *kernel.Tunnel) bool
 	peers  map[string]wgtypes.Key // interface -> peer key in the kernel, at the last check
+	own    map[string]wgtypes.Key // interface -> the device's own public key, at the last check
 	stop   func()
 	tune   []func(*Daemon)
 }
@@ -94,10 +95,13 @@ func (r *confirmRig) health(_ context.Context, res *pipeline.Result) check.Repor
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := check.Report{Gateway: res.Me.Name, Tunnels: []check.Tunnel{}, Healthy: true}
-	r.peers = map[string]wgtypes.Key{}
+	r.peers, r.own = map[string]wgtypes.Key{}, map[string]wgtypes.Key{}
 	for _, tu := range res.Plan.Tunnels {
 		t := check.Tunnel{Interface: tu.Interface, Peer: tu.Peer.Gateway, Site: tu.Peer.Site}
 		k := r.sys.Tunnels[tu.Interface]
+		if k != nil {
+			r.own[tu.Interface] = k.PublicKey
+		}
 		switch {
 		case k == nil || len(k.Peers) == 0:
 			t.Problem = "no WireGuard device"
@@ -187,6 +191,14 @@ func (r *confirmRig) peerKey(iface string) wgtypes.Key {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.peers[iface]
+}
+
+// tunnelKey is the public key of iface's device at the last health
+// reading.
+func (r *confirmRig) tunnelKey(iface string) wgtypes.Key {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.own[iface]
 }
 
 // breakWhenMTU: iface's path black-holes packets of that MTU.

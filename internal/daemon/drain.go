@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/identity"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -141,4 +142,37 @@ func WaitDrained(ctx context.Context, root string, o pipeline.Options, timeout t
 		}
 		prev = now
 	}
+}
+
+// RotateKey is `sitevpn rotate-key` for the gateway whose configuration is
+// o: drained first through the daemon's control socket (when it runs),
+// then a new key in private.key, the old one kept as private.key.old until
+// a configuration with the new key is confirmed. It returns what to do
+// next.
+func RotateKey(ctx context.Context, socket string, o pipeline.Options) (string, error) {
+	res, err := pipeline.Run(o)
+	if err != nil {
+		return "", fmt.Errorf("rotate-key needs a valid configuration naming this gateway: %w", err)
+	}
+	drained, err := Ask(ctx, socket, Request{Op: "drain"})
+	if errors.Is(err, ErrNoDaemon) {
+		drained = "not drained: the daemon is not running"
+	} else if err != nil {
+		return "", fmt.Errorf("draining first: %w", err)
+	}
+	pub, err := identity.Rotate(o.ConfigDir)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`%s
+new key written to %s (the old one kept as %s)
+new public key: %s
+
+1. In the fleet definition, set gateway %q's public_key to it:
+     public_key = %q
+2. Push the fleet to every gateway (Ansible, or by hand). Until it arrives,
+   this gateway runs its old key; then its tunnels take the new one.
+3. Once "sitevpn status" is healthy here, "sitevpn undrain". The old key is
+   removed when a configuration with the new one is confirmed.`,
+		drained, filepath.Join(o.ConfigDir, identity.KeyFile), identity.OldKeyFile, pub, res.Me.Name, pub), nil
 }

@@ -6,8 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/identity"
+	"github.com/sitevpn/sitevpn/internal/kernel"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -56,4 +60,51 @@ func TestDrainPersistsAcrossRestarts(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r.root, DrainPath)); !os.IsNotExist(err) {
 		t.Errorf("the drain record is still there after undrain: %v", err)
 	}
+}
+
+// sitevpn rotate-key drains, writes a new key and keeps the old one. The
+// fleet naming the new key is applied with it; if the tunnels never come
+// back (the peers never got the new public key), the rollback runs the
+// confirmed configuration with the old key again; pushed again and healthy,
+// the rotation completes: confirmed, the old key removed.
+func TestRotateKey(t *testing.T) {
+	r := newConfirmRig(t)
+	r.start(func(d *Daemon) { d.DrainFile = filepath.Join(r.root, DrainPath) })
+	r.confirmed(1)
+	ctx := context.Background()
+	old := r.keys["v1-1"]
+	msg, err := RotateKey(ctx, r.socket, pipeline.Options{ConfigDir: r.dir})
+	if err != nil || !strings.HasPrefix(msg, "drained:") || !strings.Contains(msg, `gateway "v1-1"'s public_key`) {
+		t.Fatalf("rotate-key: %v\n%s", err, msg)
+	}
+	fresh, err := identity.ReadPrivateKey(filepath.Join(r.dir, identity.KeyFile))
+	if err != nil || fresh == old {
+		t.Fatalf("the new key: %v", err)
+	}
+	withNew := strings.Replace(string(r.src), old.PublicKey().String(), fresh.PublicKey().String(), 1)
+	// The peers never get it: every tunnel on the new key stays down.
+	r.mu.Lock()
+	r.breaks = func(_ string, k *kernel.Tunnel) bool { return k.PublicKey == fresh.PublicKey() }
+	r.mu.Unlock()
+	r.push(withNew)
+	r.config("the new key on probation", func(c check.Configuration, _ State) bool { return c.State == check.Probation })
+	r.clock.advance(10 * time.Minute)
+	r.config("the rollback", func(c check.Configuration, _ State) bool { return c.State == check.RolledBack })
+	eventually(t, "the tunnels on the old key again", func() bool { return r.tunnelKey("wg3") == old.PublicKey() })
+
+	// Now the peers have it.
+	r.mu.Lock()
+	r.breaks = nil
+	r.mu.Unlock()
+	r.push(withNew + "\n# pushed again\n")
+	r.config("the new key on probation again", func(c check.Configuration, _ State) bool { return c.State == check.Probation })
+	r.clock.advance(30 * time.Second)
+	r.config("the new key confirmed", func(c check.Configuration, _ State) bool { return c.State == check.Confirmed && c.Generation == 3 })
+	if k := r.tunnelKey("wg3"); k != fresh.PublicKey() {
+		t.Errorf("wg3 runs %s, want the new key", k)
+	}
+	eventually(t, "private.key.old removed", func() bool {
+		_, err := os.Stat(filepath.Join(r.dir, identity.OldKeyFile))
+		return os.IsNotExist(err)
+	})
 }

@@ -22,6 +22,7 @@ type Options struct {
 	ConfigDir string   // every *.hcl of it, and private.key
 	Files     []string // instead of ConfigDir's *.hcl, when set
 	Gateway   string   // overrides the identity from the private key
+	KeyFile   string   // instead of ConfigDir's private.key, when set
 	// Drained renders this gateway as being drained (sitevpn drain): its
 	// own state, not the fleet's.
 	Drained bool
@@ -82,6 +83,9 @@ func Run(o Options) (*Result, error) {
 		return nil, err
 	}
 	keyPath := filepath.Join(o.ConfigDir, identity.KeyFile)
+	if o.KeyFile != "" {
+		keyPath = o.KeyFile
+	}
 	key, keyErr := identity.ReadPrivateKey(keyPath)
 	if keyErr != nil && o.Gateway == "" {
 		return nil, keyErr
