@@ -172,7 +172,9 @@ func (d *Daemon) confirm(res *pipeline.Result, gen int) {
 	d.confirmed = r
 	d.endProbation()
 	if done, err := identity.FinishRotation(d.Options.ConfigDir, res.Key); err != nil {
-		d.Log.Error("finishing the key rotation", "err", err)
+		// sitevpn.service's sandbox (ProtectSystem=strict) keeps
+		// /etc/sitevpn read-only for the daemon.
+		d.Log.Warn("key rotation confirmed: remove private.key.old by hand, this daemon cannot", "err", err)
 	} else if done {
 		d.Log.Info("key rotation complete: a configuration with the new key is confirmed; private.key.old removed")
 	}

@@ -172,7 +172,8 @@ new public key: %s
      public_key = %q
 2. Push the fleet to every gateway (Ansible, or by hand). Until it arrives,
    this gateway runs its old key; then its tunnels take the new one.
-3. Once "sitevpn status" is healthy here, "sitevpn undrain". The old key is
-   removed when a configuration with the new one is confirmed.`,
-		drained, filepath.Join(o.ConfigDir, identity.KeyFile), identity.OldKeyFile, pub, res.Me.Name, pub), nil
+3. Once "sitevpn status" is healthy here, "sitevpn undrain".
+4. Once status shows the configuration with the new key confirmed, remove
+   %s (until then a rollback runs the old key from it).`,
+		drained, filepath.Join(o.ConfigDir, identity.KeyFile), identity.OldKeyFile, pub, res.Me.Name, pub, filepath.Join(o.ConfigDir, identity.OldKeyFile)), nil
 }
