@@ -87,7 +87,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 // berlinNextHops waits until both berlin gateways route paris's IPv4 and
 // IPv6 prefixes over n next hops.
 func berlinNextHops(ctx context.Context, tp *topology, n int) error {
-	return eachVM(tpVMs(tp.sites(2)[2:]), func(vm *VM) error {
+	return eachVM(vmsOf(tp.sites(2)[2:]), func(vm *VM) error {
 		return vm.WaitFor(ctx, 2*time.Minute, fmt.Sprintf("paris over %d next hops", n), func(ctx context.Context) error {
 			res, err := vm.Sh(ctx, "ip -n private -4 route show proto bird; ip -n private -6 route show proto bird")
 			if err != nil {

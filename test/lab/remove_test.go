@@ -79,7 +79,7 @@ func scenarioRemoveGateway(t *testing.T, tp *topology, figures map[string]string
 		t.Fatal(err)
 	}
 	remaining := slices.DeleteFunc(slices.Clone(tp.gws), func(g *gateway) bool { return g == victim })
-	err = eachVM(tp.vms(remaining), func(vm *VM) error {
+	err = eachVM(vmsOf(remaining), func(vm *VM) error {
 		g := tp.gw(vm.Name)
 		want := 2*(sites-1) - 1 // the tunnel to the victim is gone
 		if g.Site == victim.Site {

@@ -54,7 +54,7 @@ func readConfig(ctx context.Context, vm *VM) (daemonConfig, time.Time, error) {
 func waitConfig(ctx context.Context, gws []*gateway, state string, timeout time.Duration) (map[string]daemonConfig, error) {
 	var mu sync.Mutex
 	got := map[string]daemonConfig{}
-	err := eachVM(tpVMs(gws), func(vm *VM) error {
+	err := eachVM(vmsOf(gws), func(vm *VM) error {
 		return vm.WaitFor(ctx, timeout, "configuration "+state, func(ctx context.Context) error {
 			c, _, err := readConfig(ctx, vm)
 			if err != nil {
@@ -70,14 +70,6 @@ func waitConfig(ctx context.Context, gws []*gateway, state string, timeout time.
 		})
 	})
 	return got, err
-}
-
-func tpVMs(gws []*gateway) []*VM {
-	vms := make([]*VM, len(gws))
-	for i, g := range gws {
-		vms[i] = g.VM
-	}
-	return vms
 }
 
 // scenarioRollback is issue 14's first check: a breaking change pushed to

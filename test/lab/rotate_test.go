@@ -70,7 +70,7 @@ sitevpn --config /etc/sitevpn pubkey`)
 	// The issue's bound: every session of the gateway Established within
 	// 60 s of the push, on the new key.
 	deadline := start.Add(time.Minute)
-	err = eachVM(tp.vms(gws), func(vm *VM) error {
+	err = eachVM(vmsOf(gws), func(vm *VM) error {
 		peer := tp.gw(vm.Name)
 		if peer != g && peer.Site == g.Site {
 			return nil // no tunnel between siblings

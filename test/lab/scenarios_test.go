@@ -154,7 +154,7 @@ site "rome" {
 		t.Fatal(err)
 	}
 	var shown string
-	err := eachVM(tp.vms(three), func(vm *VM) error {
+	err := eachVM(vmsOf(three), func(vm *VM) error {
 		return vm.WaitFor(ctx, time.Minute, "status reporting the invalid configuration", func(ctx context.Context) error {
 			res, err := vm.Sh(ctx, "sitevpn status")
 			if err == nil {
@@ -310,7 +310,7 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatal(err)
 	}
 	figures["e3. HCL edit -> applied, v1-1 (bfd on)"] = took
-	err = eachVM(tp.vms(tp.gws), func(vm *VM) error {
+	err = eachVM(vmsOf(tp.gws), func(vm *VM) error {
 		return vm.WaitFor(ctx, 4*time.Minute, "6 BFD sessions Up", func(ctx context.Context) error {
 			res, err := vm.Sh(ctx, birdc+" show bfd sessions")
 			if err != nil {
@@ -419,7 +419,7 @@ a=$(rx); sleep 2; b=$(rx); echo $((b - a))`, strings.Join(ifaces, "|"))
 	paris := tp.sites(1)
 	seen := map[string]uint64{}
 	var mu sync.Mutex
-	err := eachVM(tp.vms(paris), func(vm *VM) error {
+	err := eachVM(vmsOf(paris), func(vm *VM) error {
 		res, err := vm.Sh(ctx, script)
 		if err != nil {
 			return err

@@ -69,7 +69,8 @@ func (tp *topology) sites(n int) []*gateway {
 	return out
 }
 
-func (tp *topology) vms(gws []*gateway) []*VM {
+// vmsOf is the VMs of gws, in their order.
+func vmsOf(gws []*gateway) []*VM {
 	vms := make([]*VM, len(gws))
 	for i, g := range gws {
 		vms[i] = g.VM
@@ -220,7 +221,7 @@ func bootTopology(t *testing.T) *topology {
 		t.Fatalf("setting up the site routers: %v\n%s", err, routers.ConsoleTail(30))
 	}
 	// On every gateway, what a user does.
-	err = eachVM(tp.vms(tp.gws), func(vm *VM) error {
+	err = eachVM(vmsOf(tp.gws), func(vm *VM) error {
 		_, err := vm.Sh(ctx, installScript)
 		if err != nil {
 			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
@@ -457,7 +458,7 @@ func evidence(ctx context.Context, gws []*gateway) string {
 func checkPlane(t *testing.T, tp *topology, gws []*gateway, sites int) {
 	t.Helper()
 	ctx := t.Context()
-	err := eachVM(tp.vms(gws), func(vm *VM) error {
+	err := eachVM(vmsOf(gws), func(vm *VM) error {
 		return vm.WaitFor(ctx, 2*time.Minute, "sockets and ECMP routes", func(ctx context.Context) error {
 			return planeOK(ctx, tp, vm, sites)
 		})
@@ -581,11 +582,7 @@ func must(t *testing.T, err error) {
 func push(ctx context.Context, gws []*gateway, name, content string) (map[string]float64, error) {
 	var mu sync.Mutex
 	at := map[string]float64{}
-	vms := make([]*VM, len(gws))
-	for i, g := range gws {
-		vms[i] = g.VM
-	}
-	err := eachVM(vms, func(vm *VM) error {
+	err := eachVM(vmsOf(gws), func(vm *VM) error {
 		if err := os.WriteFile(filepath.Join(vm.Share, "push.tmp"), []byte(content), 0o644); err != nil {
 			return err
 		}
@@ -615,11 +612,7 @@ func editAt(ctx context.Context, vm *VM, script string) (float64, error) {
 
 // removeAll removes /etc/sitevpn/name on each gateway.
 func removeAll(ctx context.Context, gws []*gateway, name string) error {
-	vms := make([]*VM, len(gws))
-	for i, g := range gws {
-		vms[i] = g.VM
-	}
-	return eachVM(vms, func(vm *VM) error {
+	return eachVM(vmsOf(gws), func(vm *VM) error {
 		_, err := vm.Sh(ctx, "rm -f /etc/sitevpn/"+name)
 		return err
 	})
