@@ -51,10 +51,11 @@ func (d *Daemon) restore() {
 	d.describe(nil)
 }
 
-// admit decides whether res, a valid configuration of the files, may be
-// applied: not when it is the rejected one (unless an operator asks).
-func (d *Daemon) admit(res *pipeline.Result, force bool) bool {
-	if d.store == nil || force || d.rejected == nil || res.Sources.Digest() != d.rejected.Digest {
+// admit decides whether the files, valid, may be applied: not when they
+// are the rejected configuration (rejectedInFiles, false when an
+// operator asks to apply them anyway).
+func (d *Daemon) admit() bool {
+	if d.store == nil || !d.rejectedInFiles {
 		return true
 	}
 	d.Log.Warn("the files are the configuration rolled back; the confirmed one stays in force until they change",
@@ -86,13 +87,13 @@ func (d *Daemon) held(ctx context.Context) []check.Held {
 }
 
 // judge starts, continues or ends the probation of res, just applied
-// (changed: it changed something on this gateway) with held, the tunnels
-// it must keep. manual > 0: `sitevpn apply --confirm manual`.
-func (d *Daemon) judge(res *pipeline.Result, changed bool, held []check.Held, manual time.Duration) {
+// (digest: its files'; changed: it changed something on this gateway)
+// with held, the tunnels it must keep. manual > 0: `sitevpn apply
+// --confirm manual`.
+func (d *Daemon) judge(res *pipeline.Result, digest string, changed bool, held []check.Held, manual time.Duration) {
 	if d.store == nil {
 		return
 	}
-	digest := res.Sources.Digest()
 	now := d.now()
 	switch {
 	case d.confirmed != nil && digest == d.confirmed.Digest:

@@ -291,8 +291,9 @@ func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual t
 			d.Log.Error("serving metrics", "err", err)
 		}
 	}
-	d.rejectedInFiles = !force && d.rejected != nil && res.Sources.Digest() == d.rejected.Digest
-	if !d.admit(res, force) {
+	digest := res.Sources.Digest()
+	d.rejectedInFiles = !force && d.rejected != nil && digest == d.rejected.Digest
+	if !d.admit() {
 		d.describe(nil)
 		d.fallBack()
 		d.apply(ctx, why+", confirmed configuration")
@@ -302,7 +303,7 @@ func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual t
 	d.good = res
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	rep, err := d.apply(ctx, why)
-	d.judge(res, rep.Changed(), held, manual)
+	d.judge(res, digest, rep.Changed(), held, manual)
 	d.publish()
 	return rep, err
 }
