@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -243,22 +242,7 @@ func (d *Daemon) loadConfirmed() (*pipeline.Result, error) {
 	if d.store == nil {
 		return nil, nil
 	}
-	r, files, err := d.store.confirmed()
-	if err != nil || r == nil {
-		return nil, err
-	}
-	o := d.Options
-	o.Files = files
-	res, err := pipeline.Run(o)
-	if err != nil {
-		// A key rotation under way: the confirmed configuration names
-		// the old key, which private.key.old still holds.
-		o.KeyFile = filepath.Join(o.ConfigDir, identity.OldKeyFile)
-		if old, oldErr := pipeline.Run(o); oldErr == nil {
-			return old, nil
-		}
-	}
-	return res, err
+	return d.store.run(d.Options)
 }
 
 func (d *Daemon) nextGeneration() int {

@@ -19,14 +19,16 @@ import (
 // still runs) read now, with what the daemon reports.
 func Status(ctx context.Context, root string, o pipeline.Options) (check.Report, error) {
 	st, stErr := ReadState(root)
+	var res *pipeline.Result
+	var err error
 	if c := st.Configuration; stErr == nil && c != nil && c.State == check.RolledBack {
 		// The files are the configuration rolled back: the confirmed one
 		// is what runs.
-		if _, files, err := (store{dir: filepath.Join(root, ConfirmDir)}).confirmed(); err == nil && files != nil {
-			o.Files = files
-		}
+		res, _ = store{dir: filepath.Join(root, ConfirmDir)}.run(o)
 	}
-	res, err := pipeline.Run(o)
+	if res == nil { // none kept, or it does not load: the files
+		res, err = pipeline.Run(o)
+	}
 	var rep check.Report
 	switch {
 	case err == nil:

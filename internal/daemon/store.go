@@ -13,6 +13,7 @@ import (
 
 	"github.com/sitevpn/sitevpn/internal/atomicfile"
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/identity"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -73,6 +74,25 @@ func (s store) confirmed() (*record, []string, error) {
 		return nil, nil, err
 	}
 	return &r, files, nil
+}
+
+// run is the pipeline on the confirmed files, with o's key and identity;
+// nil, nil when none was kept. During a key rotation the confirmed
+// configuration names the old key, which private.key.old still holds.
+func (s store) run(o pipeline.Options) (*pipeline.Result, error) {
+	r, files, err := s.confirmed()
+	if err != nil || r == nil {
+		return nil, err
+	}
+	o.Files = files
+	res, err := pipeline.Run(o)
+	if err != nil {
+		o.KeyFile = filepath.Join(o.ConfigDir, identity.OldKeyFile)
+		if old, oldErr := pipeline.Run(o); oldErr == nil {
+			return old, nil
+		}
+	}
+	return res, err
 }
 
 // confirm makes sources, generation gen, the confirmed configuration.
