@@ -73,7 +73,7 @@ func newRotateKey(g *globals) *cobra.Command {
 		Short: "Drain, write a new private key (the old one kept until the new one is confirmed), print what to do next",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			msg, err := daemon.RotateKey(cmd.Context(), filepath.Join(g.root, daemon.ControlPath), g.options())
+			msg, err := daemon.RotateKey(cmd.Context(), filepath.Join(g.root, daemon.ControlPath), daemon.OldKeyPath(g.root), g.options())
 			if err != nil {
 				return fmt.Errorf("rotate-key: %w", err)
 			}

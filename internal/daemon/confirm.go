@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -171,12 +172,11 @@ func (d *Daemon) confirm(res *pipeline.Result, gen int) {
 	}
 	d.confirmed = r
 	d.endProbation()
-	if done, err := identity.FinishRotation(d.Options.ConfigDir, res.Key); err != nil {
-		// sitevpn.service's sandbox (ProtectSystem=strict) keeps
-		// /etc/sitevpn read-only for the daemon.
-		d.Log.Warn("key rotation confirmed: remove private.key.old by hand, this daemon cannot", "err", err)
+	old := filepath.Join(d.ConfirmDir, identity.OldKeyFile)
+	if done, err := identity.FinishRotation(old, res.Key); err != nil {
+		d.Log.Warn("key rotation confirmed, but the old key could not be removed: remove it by hand", "file", old, "err", err)
 	} else if done {
-		d.Log.Info("key rotation complete: a configuration with the new key is confirmed; private.key.old removed")
+		d.Log.Info("key rotation complete: a configuration with the new key is confirmed; the old key removed", "file", old)
 	}
 }
 

@@ -146,10 +146,10 @@ func WaitDrained(ctx context.Context, root string, o pipeline.Options, timeout t
 
 // RotateKey is `sitevpn rotate-key` for the gateway whose configuration is
 // o: drained first through the daemon's control socket (when it runs),
-// then a new key in private.key, the old one kept as private.key.old until
-// a configuration with the new key is confirmed. It returns what to do
-// next.
-func RotateKey(ctx context.Context, socket string, o pipeline.Options) (string, error) {
+// then a new key in private.key, the old one kept in oldFile (OldKeyPath,
+// in the daemon's state directory) until a configuration with the new key
+// is confirmed (the daemon then removes it). It returns what to do next.
+func RotateKey(ctx context.Context, socket, oldFile string, o pipeline.Options) (string, error) {
 	res, err := pipeline.Run(o)
 	if err != nil {
 		return "", fmt.Errorf("rotate-key needs a valid configuration naming this gateway: %w", err)
@@ -160,20 +160,31 @@ func RotateKey(ctx context.Context, socket string, o pipeline.Options) (string, 
 	} else if err != nil {
 		return "", fmt.Errorf("draining first: %w", err)
 	}
-	pub, err := identity.Rotate(o.ConfigDir)
+	keyFile := filepath.Join(o.ConfigDir, identity.KeyFile)
+	if o.KeyFile != "" {
+		keyFile = o.KeyFile
+	}
+	pub, err := identity.Rotate(keyFile, oldFile)
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf(`%s
-new key written to %s (the old one kept as %s)
+new key written to %s (the old one kept as %s until the new one is confirmed)
 new public key: %s
 
 1. In the fleet definition, set gateway %q's public_key to it:
      public_key = %q
 2. Push the fleet to every gateway (Ansible, or by hand). Until it arrives,
    this gateway runs its old key; then its tunnels take the new one.
-3. Once "sitevpn status" is healthy here, "sitevpn undrain".
-4. Once status shows the configuration with the new key confirmed, remove
-   %s (until then a rollback runs the old key from it).`,
-		drained, filepath.Join(o.ConfigDir, identity.KeyFile), identity.OldKeyFile, pub, res.Me.Name, pub, filepath.Join(o.ConfigDir, identity.OldKeyFile)), nil
+3. Once "sitevpn status" is healthy here, "sitevpn undrain". When the
+   configuration with the new key is confirmed, the daemon removes the old
+   key; until then a rollback runs it.`,
+		drained, keyFile, oldFile, pub, res.Me.Name, pub), nil
+}
+
+// OldKeyPath is where, on the system under root, a key rotation keeps the
+// old key: in the confirmed configuration's directory, root-only, where
+// the daemon may remove it.
+func OldKeyPath(root string) string {
+	return filepath.Join(root, ConfirmDir, identity.OldKeyFile)
 }

@@ -73,7 +73,7 @@ func TestRotateKey(t *testing.T) {
 	r.confirmed(1)
 	ctx := context.Background()
 	old := r.keys["v1-1"]
-	msg, err := RotateKey(ctx, r.socket, pipeline.Options{ConfigDir: r.dir})
+	msg, err := RotateKey(ctx, r.socket, OldKeyPath(r.root), pipeline.Options{ConfigDir: r.dir})
 	if err != nil || !strings.HasPrefix(msg, "drained:") || !strings.Contains(msg, `gateway "v1-1"'s public_key`) {
 		t.Fatalf("rotate-key: %v\n%s", err, msg)
 	}
@@ -104,7 +104,7 @@ func TestRotateKey(t *testing.T) {
 		t.Errorf("wg3 runs %s, want the new key", k)
 	}
 	eventually(t, "private.key.old removed", func() bool {
-		_, err := os.Stat(filepath.Join(r.dir, identity.OldKeyFile))
+		_, err := os.Stat(OldKeyPath(r.root))
 		return os.IsNotExist(err)
 	})
 }

@@ -78,7 +78,8 @@ func (s store) confirmed() (*record, []string, error) {
 
 // run is the pipeline on the confirmed files, with o's key and identity;
 // nil, nil when none was kept. During a key rotation the confirmed
-// configuration names the old key, which private.key.old still holds.
+// configuration names the old key, which the store's private.key.old
+// still holds.
 func (s store) run(o pipeline.Options) (*pipeline.Result, error) {
 	r, files, err := s.confirmed()
 	if err != nil || r == nil {
@@ -87,7 +88,7 @@ func (s store) run(o pipeline.Options) (*pipeline.Result, error) {
 	o.Files = files
 	res, err := pipeline.Run(o)
 	if err != nil {
-		o.KeyFile = filepath.Join(o.ConfigDir, identity.OldKeyFile)
+		o.KeyFile = filepath.Join(s.dir, identity.OldKeyFile)
 		if old, oldErr := pipeline.Run(o); oldErr == nil {
 			return old, nil
 		}

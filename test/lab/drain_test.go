@@ -72,16 +72,8 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	if err := berlinNextHops(ctx, tp, 2); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range streams {
-		s, err := p.stop(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		figures["m3. drain, reboot, undrain: "+p.name] = fmt.Sprintf("%d lost of %d (longest gap %s); see d for a power-off without drain", s.lost, s.sent, s.gap.Round(time.Millisecond))
-		if s.lost != 0 {
-			t.Errorf("%s: %d lost of %d across drain, reboot and undrain", p.name, s.lost, s.sent)
-		}
-	}
+	// d has the gap of a power-off without drain, beside it.
+	stopLossless(t, streams, figures, "m3. drain, reboot, undrain: ", "across drain, reboot and undrain")
 }
 
 // berlinNextHops waits until both berlin gateways route paris's IPv4 and

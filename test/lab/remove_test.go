@@ -93,16 +93,7 @@ func scenarioRemoveGateway(t *testing.T, tp *topology, figures map[string]string
 		t.Fatalf("removing %s: %v\n%s", victim.Name, err, evidence(ctx, remaining))
 	}
 	figures["h1. v4-2 removed: push -> 7 gateways applied, healthy"] = since(start).String()
-	for _, p := range streams {
-		s, err := p.stop(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		figures["h2. lost while v4-2 is removed, "+p.name] = fmt.Sprintf("%d of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
-		if s.lost != 0 {
-			t.Errorf("%s: %d packets of %d lost while %s was removed (longest gap %s)", p.name, s.lost, s.sent, victim.Name, s.gap.Round(time.Millisecond))
-		}
-	}
+	stopLossless(t, streams, figures, "h2. while v4-2 is removed, ", "while "+victim.Name+" was removed")
 	res, _ := victim.VM.Sh(ctx, "sitevpn status 2>&1")
 	t.Logf("%s, no longer in the fleet, keeps its last good configuration:\n%s", victim.Name, res.Stdout)
 

@@ -71,16 +71,7 @@ func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 	if err := waitHealthy(ctx, tp.gws, 6, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range streams {
-		s, err := p.stop(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		figures["l. restart, crash, reinstall on v1-1 and v1-2: "+p.name] = fmt.Sprintf("%d lost of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
-		if s.lost != 0 {
-			t.Errorf("%s: %d lost of %d while the daemons restarted", p.name, s.lost, s.sent)
-		}
-	}
+	stopLossless(t, streams, figures, "l. restart, crash, reinstall on v1-1 and v1-2: ", "while the daemons restarted")
 }
 
 func mainPID(ctx context.Context, vm *VM) (string, error) {

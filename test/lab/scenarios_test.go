@@ -129,6 +129,23 @@ func (p *pingStream) stop(ctx context.Context) (pingSummary, error) {
 	return p.summary(ctx, 0)
 }
 
+// stopLossless stops every stream, records each one's figure (named figure
+// plus the stream's name) and fails the test for any packet lost while
+// what happened.
+func stopLossless(t *testing.T, streams []*pingStream, figures map[string]string, figure, what string) {
+	t.Helper()
+	for _, p := range streams {
+		s, err := p.stop(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		figures[figure+p.name] = fmt.Sprintf("%d lost of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
+		if s.lost != 0 {
+			t.Errorf("%s: %d lost of %d %s (longest gap %s)", p.name, s.lost, s.sent, what, s.gap.Round(time.Millisecond))
+		}
+	}
+}
+
 func guestNow(ctx context.Context, vm *VM) (float64, error) {
 	res, err := vm.Sh(ctx, "date +%s.%N")
 	if err != nil {
@@ -230,16 +247,7 @@ func scenarioAddSite(t *testing.T, tp *topology, figures map[string]string) {
 	if err := pingAll(ctx, tp.routers, 4, 2*time.Minute); err != nil {
 		t.Error(err)
 	}
-	for _, p := range streams {
-		s, err := p.stop(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		figures["b2. lost on existing tunnel, "+p.name] = fmt.Sprintf("%d of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
-		if s.lost != 0 {
-			t.Errorf("%s: %d packets of %d lost while adding a site", p.name, s.lost, s.sent)
-		}
-	}
+	stopLossless(t, streams, figures, "b2. on an existing tunnel, ", "while adding a site")
 }
 
 // scenarioReboot: a gateway rebooted from inside comes back to full health

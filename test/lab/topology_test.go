@@ -161,6 +161,10 @@ func TestLabTopology(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	t.Run("n-rotate-key", func(t *testing.T) { scenarioRotateKey(t, tp, figures) })
+	if t.Failed() {
+		return
+	}
 	// Last: it leaves v2-2 powered off.
 	t.Run("i-prometheus", func(t *testing.T) { scenarioPrometheus(t, tp, figures) })
 }
