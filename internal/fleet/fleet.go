@@ -41,6 +41,25 @@ const (
 	// detected in 0.5 s.
 	DefaultBFDIntervalMS = 100
 	DefaultBFDMultiplier = 5
+	DefaultTopology      = Mesh
+	// DefaultEndpointRefresh (seconds): how often apply re-resolves DNS
+	// endpoints; a minute follows a dynamic-DNS change without loading
+	// the resolver.
+	DefaultEndpointRefresh = 60
+	// DefaultNATKeepalive (seconds) is the keepalive of every tunnel of a
+	// gateway without an endpoint when the fleet sets none: its peers only
+	// know its address from its packets, and 25 s keeps a NAT mapping open.
+	DefaultNATKeepalive = 25
+)
+
+// The topologies: which gateways have a tunnel between them.
+const (
+	// Mesh: every two gateways of different sites.
+	Mesh = "mesh"
+	// HubAndSpoke: gateways of different hub sites, and every spoke
+	// gateway with every hub gateway; spokes reach each other through the
+	// hubs.
+	HubAndSpoke = "hub-and-spoke"
 )
 
 // Fleet is the whole validated definition.
@@ -57,8 +76,12 @@ type Fleet struct {
 	// ConfirmWindow: after a change, how long the tunnels it kept have to
 	// be up again before the daemon rolls it back; 0 = never.
 	ConfirmWindow time.Duration
-	BGP           BGP
-	Sites         []*Site // in definition order
+	// Topology is Mesh or HubAndSpoke.
+	Topology string
+	// EndpointRefresh is how often apply re-resolves DNS endpoints.
+	EndpointRefresh time.Duration
+	BGP             BGP
+	Sites           []*Site // in definition order
 }
 
 // BGP holds the session settings shared by every tunnel.
@@ -80,6 +103,9 @@ type Site struct {
 	ASN      uint32
 	Prefixes []netip.Prefix
 	Gateways []*Gateway
+	// Hub: in a hub-and-spoke fleet, a site every spoke has tunnels to
+	// and whose gateways carry traffic between the other sites.
+	Hub bool
 }
 
 // Gateway is one VPN gateway of a site.
@@ -88,11 +114,19 @@ type Gateway struct {
 	Site *Site
 	ID   int
 	// Endpoint is the public address; its port is 0 unless the HCL set one,
-	// in which case it overrides the derived port_base + id.
-	Endpoint  netip.AddrPort
-	PublicKey wgtypes.Key
-	RouterID  netip.Addr // derived from ID unless set
-	LANs      []LAN
+	// in which case it overrides the derived port_base + id. It is the
+	// zero AddrPort when the gateway has no endpoint (it connects out) or
+	// a DNS one.
+	Endpoint netip.AddrPort
+	// EndpointHost is a DNS endpoint's name (no port), resolved by apply,
+	// never before; "" for an address or no endpoint.
+	EndpointHost string
+	// EndpointPort is the port written with a DNS endpoint (0: derived,
+	// port_base + id), with the same meaning as Endpoint's port.
+	EndpointPort uint16
+	PublicKey    wgtypes.Key
+	RouterID     netip.Addr // derived from ID unless set
+	LANs         []LAN
 }
 
 // LAN is an interface on the private side of a gateway.
@@ -100,6 +134,29 @@ type LAN struct {
 	Interface string
 	Addresses []netip.Prefix
 	OSPF      bool
+}
+
+// HasEndpoint reports whether peers can reach g first: it has an
+// address or a DNS name. A gateway without one connects out.
+func (g *Gateway) HasEndpoint() bool { return g.Endpoint.IsValid() || g.EndpointHost != "" }
+
+// WrittenPort is the port written with g's endpoint, 0 when none was: the
+// base peers add their id to instead of port_base.
+func (g *Gateway) WrittenPort() uint16 {
+	if g.EndpointHost != "" {
+		return g.EndpointPort
+	}
+	return g.Endpoint.Port()
+}
+
+// Tunneled reports whether the topology puts tunnels between the gateways
+// of sites a and b: in a mesh any two sites, in hub-and-spoke two sites of
+// which one at least is a hub. A site has none to itself.
+func (f *Fleet) Tunneled(a, b *Site) bool {
+	if a == b {
+		return false
+	}
+	return f.Topology != HubAndSpoke || a.Hub || b.Hub
 }
 
 // Gateways returns every gateway of the fleet, in definition order.

@@ -33,18 +33,20 @@ type Document struct {
 
 // Fleet is the fleet block: settings shared by every gateway.
 type Fleet struct {
-	DefRange      hcl.Range
-	Isolation     Attr[string]
-	Namespace     Attr[string]
-	PortBase      Attr[int]
-	Transit6      Attr[string]
-	Transit4      Attr[string]
-	MTU           Attr[int]
-	Keepalive     Attr[int]
-	VRFTable      Attr[int]
-	MetricsListen Attr[string]
-	ConfirmWindow Attr[int]
-	BGP           *BGP // nil when absent
+	DefRange        hcl.Range
+	Isolation       Attr[string]
+	Namespace       Attr[string]
+	PortBase        Attr[int]
+	Transit6        Attr[string]
+	Transit4        Attr[string]
+	MTU             Attr[int]
+	Keepalive       Attr[int]
+	VRFTable        Attr[int]
+	MetricsListen   Attr[string]
+	ConfirmWindow   Attr[int]
+	Topology        Attr[string]
+	EndpointRefresh Attr[int]
+	BGP             *BGP // nil when absent
 }
 
 // BGP is the fleet's bgp block.
@@ -64,6 +66,7 @@ type Site struct {
 	DefRange  hcl.Range
 	ASN       Attr[int64]
 	Prefixes  Attr[[]Attr[string]]
+	Hub       Attr[bool]
 	Gateways  []*Gateway
 }
 

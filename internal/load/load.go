@@ -146,6 +146,8 @@ func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
 	f.VRFTable = attr[int](a, "vrf_table")
 	f.MetricsListen = attr[string](a, "metrics_listen")
 	f.ConfirmWindow = attr[int](a, "confirm_window")
+	f.Topology = attr[string](a, "topology")
+	f.EndpointRefresh = attr[int](a, "endpoint_refresh")
 	for _, blk := range c.Blocks {
 		if f.BGP != nil {
 			diags = append(diags, duplicateBlock("bgp", blk, f.BGP.DefRange))
@@ -172,6 +174,7 @@ func decodeSite(b *hcl.Block) (*Site, hcl.Diagnostics) {
 	a := attrs{c.Attributes, b.DefRange, &diags}
 	s.ASN = attr[int64](a, "asn")
 	s.Prefixes = list(a, "prefixes")
+	s.Hub = attr[bool](a, "hub")
 	for _, gb := range c.Blocks {
 		g, d := decodeGateway(gb)
 		diags = append(diags, d...)

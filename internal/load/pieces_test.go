@@ -15,6 +15,10 @@ import (
 // exampleFleet is the repository's example (testfleet imports this package).
 const exampleFleet = "../../examples/article/fleet.hcl"
 
+// hubAndSpokeFleet is the example of a hub-and-spoke fleet: hubs, a
+// gateway without an endpoint, a DNS endpoint.
+const hubAndSpokeFleet = "../../examples/hub-and-spoke/fleet.hcl"
+
 // Inputs that a cut in the wrong place would parse differently.
 var awkward = []string{
 	"site \"a\" {\n}\n",
@@ -47,7 +51,7 @@ func TestPiecesAgreeWithWholeFile(t *testing.T) {
 // and valid inputs, and the example fleet.
 func fleetFiles(t testing.TB) [][]byte {
 	paths, _ := filepath.Glob("../validate/testdata/invalid/*.hcl")
-	paths = append(paths, "../validate/testdata/valid.hcl", exampleFleet)
+	paths = append(paths, "../validate/testdata/valid.hcl", exampleFleet, hubAndSpokeFleet)
 	var files [][]byte
 	for _, p := range paths {
 		b, err := os.ReadFile(p)

@@ -19,6 +19,7 @@ var plainInputs = []string{
 	"fleet {\n  transit6 = \"2001:db8:ff::/64\" # why\n  mtu      = 1420\n  bfd = true\n  x = false\n}",
 	"// c\nsite \"a\" \"b\" {\n\tprefixes = [\"10.0.0.0/24\", \"fd00::/48\",]\n  empty = []\n  multi = [\n    \"a\",\n    \"b\"\n  ]\n  gateway \"g\" {\n    lan \"eth1\" {\n    }\n  }\n}\n\n",
 	"a {\n}\nb {\n}\n",
+	"fleet {\n  topology         = \"hub-and-spoke\"\n  endpoint_refresh = 60\n}\nsite \"s\" {\n  hub = true\n  gateway \"g\" {\n    endpoint = \"vpn.shop.example.net:7000\"\n  }\n}\n",
 }
 
 // Wherever parsePlain reads a file, its syntax tree is hclsyntax's.

@@ -23,6 +23,8 @@ var (
 			{Name: "vrf_table"},
 			{Name: "metrics_listen"},
 			{Name: "confirm_window"},
+			{Name: "topology"},
+			{Name: "endpoint_refresh"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "bgp"}},
 	}
@@ -39,13 +41,14 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "asn", Required: true},
 			{Name: "prefixes", Required: true},
+			{Name: "hub"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "gateway", LabelNames: []string{"name"}}},
 	}
 	gatewaySchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "id", Required: true},
-			{Name: "endpoint", Required: true},
+			{Name: "endpoint"}, // none: the gateway connects out (behind NAT)
 			{Name: "public_key", Required: true},
 			{Name: "router_id"},
 		},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	"github.com/sitevpn/sitevpn/internal/fleet"
 )
@@ -29,8 +30,12 @@ type Gateway struct {
 	Sites         []Site
 	MetricsListen netip.AddrPort
 	// Endpoint is this gateway's own public address: apply never moves
-	// the link that holds it into the private namespace.
+	// the link that holds it into the private namespace. Zero when the
+	// gateway has no endpoint or a DNS one.
 	Endpoint netip.Addr
+	// Topology is the fleet's, fleet.Mesh or fleet.HubAndSpoke: which
+	// transit policy the BIRD configuration derives.
+	Topology string
 	// Drained: the gateway is being drained for maintenance (sitevpn
 	// drain). It announces its routes with GRACEFUL_SHUTDOWN and makes
 	// itself the LAN's least preferred way out, so traffic leaves it
@@ -44,6 +49,9 @@ type Site struct {
 	ASN  uint32         `json:"asn"`
 	V4   []netip.Prefix `json:"-"`
 	V6   []netip.Prefix `json:"-"`
+	// Hub: a hub site of a hub-and-spoke fleet, which gives the others
+	// transit.
+	Hub bool `json:"-"`
 }
 
 // Tunnel is one WireGuard interface to one remote gateway.
@@ -62,13 +70,23 @@ type Tunnel struct {
 
 // Peer is the remote end of a tunnel.
 type Peer struct {
-	Gateway   string         `json:"gateway"`
-	ID        int            `json:"id"`
-	Site      string         `json:"site"`
-	ASN       uint32         `json:"asn"`
-	PublicKey string         `json:"public_key"`
-	Endpoint  netip.AddrPort `json:"endpoint"`
-	Keepalive int            `json:"keepalive"`
+	Gateway   string `json:"gateway"`
+	ID        int    `json:"id"`
+	Site      string `json:"site"`
+	ASN       uint32 `json:"asn"`
+	PublicKey string `json:"public_key"`
+	// Endpoint is where to send to the peer; zero when the peer has no
+	// endpoint (it connects out: WireGuard learns its address from its
+	// packets) or a DNS one.
+	Endpoint netip.AddrPort `json:"endpoint"`
+	// EndpointName is a DNS endpoint, "host:port" with the port derived
+	// as for an address endpoint, resolved by apply (never before).
+	EndpointName string `json:"endpoint_name,omitempty"`
+	Keepalive    int    `json:"keepalive"`
+	// Hub: the peer's site is a hub of a hub-and-spoke fleet, which
+	// decides the session's transit policy (render). Not in the tunnel
+	// table: it shapes routing, not the WireGuard link.
+	Hub bool `json:"-"`
 }
 
 // InterfaceName is the tunnel interface towards the gateway with id remote.
@@ -98,12 +116,18 @@ func For(f *fleet.Fleet, me *fleet.Gateway) *Gateway {
 		LANs:          me.LANs,
 		MetricsListen: f.MetricsListen,
 		Endpoint:      me.Endpoint.Addr(),
+		Topology:      f.Topology,
 	}
 	for _, s := range f.Sites {
 		if s == me.Site {
 			continue
 		}
+		// Every other site, tunneled or not: a spoke's routes to another
+		// spoke come through the hubs and are checked against its prefixes.
 		g.Sites = append(g.Sites, siteOf(s))
+		if !f.Tunneled(me.Site, s) {
+			continue
+		}
 		for _, remote := range s.Gateways {
 			g.Tunnels = append(g.Tunnels, tunnel(f, me, remote))
 		}
@@ -114,7 +138,7 @@ func For(f *fleet.Fleet, me *fleet.Gateway) *Gateway {
 }
 
 func siteOf(s *fleet.Site) Site {
-	out := Site{Name: s.Name, ASN: s.ASN}
+	out := Site{Name: s.Name, ASN: s.ASN, Hub: s.Hub}
 	for _, p := range s.Prefixes {
 		if p.Addr().Is4() {
 			out.V4 = append(out.V4, p)
@@ -136,22 +160,39 @@ func tunnel(f *fleet.Fleet, me, remote *fleet.Gateway) Tunnel {
 	// The remote listens for us on port_base + our id; an endpoint written
 	// with a port moves that base for the remote (a NAT forwarding a range).
 	base := f.PortBase
-	if p := remote.Endpoint.Port(); p != 0 {
+	if p := remote.WrittenPort(); p != 0 {
 		base = int(p)
 	}
-	ep := netip.AddrPortFrom(remote.Endpoint.Addr(), uint16(base+me.ID))
+	port := uint16(base + me.ID)
+	var ep netip.AddrPort
+	var name string
+	switch {
+	case remote.Endpoint.IsValid():
+		ep = netip.AddrPortFrom(remote.Endpoint.Addr(), port)
+	case remote.EndpointHost != "":
+		name = remote.EndpointHost + ":" + strconv.Itoa(int(port))
+	}
+	// A gateway without an endpoint is known to its peers only by its
+	// packets: it keeps sending, so they keep its address and its NAT
+	// keeps the mapping.
+	keepalive := f.Keepalive
+	if !me.HasEndpoint() && keepalive == 0 {
+		keepalive = fleet.DefaultNATKeepalive
+	}
 	return Tunnel{
 		Interface:  InterfaceName(remote.ID),
 		ListenPort: f.PortBase + remote.ID,
 		MTU:        f.MTU,
 		Peer: Peer{
-			Gateway:   remote.Name,
-			ID:        remote.ID,
-			Site:      remote.Site.Name,
-			ASN:       remote.Site.ASN,
-			PublicKey: remote.PublicKey.String(),
-			Endpoint:  ep,
-			Keepalive: f.Keepalive,
+			Gateway:      remote.Name,
+			ID:           remote.ID,
+			Site:         remote.Site.Name,
+			ASN:          remote.Site.ASN,
+			PublicKey:    remote.PublicKey.String(),
+			Endpoint:     ep,
+			EndpointName: name,
+			Keepalive:    keepalive,
+			Hub:          remote.Site.Hub,
 		},
 		Local6:  netip.PrefixFrom(l6, 127),
 		Remote6: r6,

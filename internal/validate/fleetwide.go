@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -66,7 +67,11 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
-			ap, hasEndpoint := parseEndpoint(g.Endpoint.Value)
+			e, why := parseEndpoint(g.Endpoint.Value)
+			// The address checks are for address endpoints: a name is
+			// never resolved before apply.
+			ap, hasEndpoint := e.literal()
+			hasEndpoint = hasEndpoint && g.Endpoint.Set && why == ""
 			if hasEndpoint {
 				v.outsidePools(f, host(ap.Addr()), g.Endpoint.Range, "endpoint")
 				switch o, ok := site(ap.Addr()); {
@@ -164,9 +169,15 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
-			if ap, ok := parseEndpoint(g.Endpoint.Value); ok && ap.Port() != 0 && int(ap.Port())+maxID > 65535 {
-				v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d here, past 65535; use a port of at most %d.", ap, int(ap.Port())+maxID, 65535-maxID)
+			e, why := parseEndpoint(g.Endpoint.Value)
+			if !g.Endpoint.Set || why != "" || e.port == 0 || int(e.port)+maxID <= 65535 {
+				continue
 			}
+			written := e.host + ":" + strconv.Itoa(int(e.port))
+			if ap, ok := e.literal(); ok {
+				written = ap.String()
+			}
+			v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d here, past 65535; use a port of at most %d.", written, int(e.port)+maxID, 65535-maxID)
 		}
 	}
 	pairs := big.NewInt(int64(maxID) * int64(maxID-1) / 2)

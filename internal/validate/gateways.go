@@ -24,7 +24,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 	}
 	idOK := b.ID.Set && v.id(b.ID)
 	if b.Endpoint.Set {
-		g.Endpoint = v.endpoint(b.Endpoint)
+		v.endpoint(g, b.Endpoint)
 	}
 	if b.PublicKey.Set {
 		k, err := wgtypes.ParseKey(strings.TrimSpace(b.PublicKey.Value))
@@ -80,32 +80,6 @@ func (v *validator) id(a load.Attr[int]) bool {
 	return true
 }
 
-// endpoint parses "addr", "[v6addr]:port" or "v4addr:port".
-func (v *validator) endpoint(a load.Attr[string]) netip.AddrPort {
-	ap, ok := parseEndpoint(a.Value)
-	if zero, err := netip.ParseAddrPort(strings.TrimSpace(a.Value)); err == nil && zero.Port() == 0 {
-		v.errorf(a.Range, "Invalid endpoint", "endpoint %q has port 0; leave the port out (peers then use port_base plus their id) or write the port the gateway listens on.", a.Value)
-		return netip.AddrPort{}
-	}
-	if !ok {
-		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not an IP address; write \"2001:db8:1::1\", \"192.0.2.1\", or with a port \"[2001:db8:1::1]:51820\" / \"192.0.2.1:51820\" (host names are not resolved).", a.Value)
-		return netip.AddrPort{}
-	}
-	addr := ap.Addr()
-	if addr.Zone() != "" || addr.Is4In6() {
-		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is not a unicast address other gateways can reach; write the gateway's public address.", a.Value)
-		return netip.AddrPort{}
-	}
-	if why := notRoutable(host(addr)); why != "" {
-		v.errorf(a.Range, "Invalid endpoint", "endpoint %q is %s: other gateways cannot reach it; write the gateway's public address.", a.Value, why)
-		return netip.AddrPort{}
-	}
-	if first, ok := v.seen.endpoints.remember(addr, a.Range); !ok {
-		v.errorf(a.Range, "Duplicate endpoint", "endpoint address %s is already used at %s; each gateway needs its own public address.", addr, pos(first))
-	}
-	return ap
-}
-
 func (v *validator) lan(b *load.LAN) fleet.LAN {
 	l := fleet.LAN{Interface: b.Name, OSPF: b.OSPF.Value}
 	switch {
@@ -139,15 +113,4 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 		}
 	}
 	return l
-}
-
-// parseEndpoint reads an endpoint as written: "addr" (port 0: the derived
-// one) or "[v6addr]:port" / "v4addr:port" with a non-zero port.
-func parseEndpoint(s string) (netip.AddrPort, bool) {
-	s = strings.TrimSpace(s)
-	if addr, err := netip.ParseAddr(s); err == nil {
-		return netip.AddrPortFrom(addr, 0), true
-	}
-	ap, err := netip.ParseAddrPort(s)
-	return ap, err == nil && ap.Port() != 0
 }

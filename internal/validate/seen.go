@@ -18,6 +18,7 @@ type seen struct {
 	ids                     firstSeen[int]
 	publicKeys              firstSeen[wgtypes.Key]
 	routerIDs, endpoints    firstSeen[netip.Addr]
+	endpointHosts           firstSeen[string] // DNS endpoints, lower case
 	asns                    firstSeen[int64]
 	lanAddresses            firstSeen[lanAddress] // unique within a site only
 }
@@ -39,8 +40,10 @@ func newSeen(doc *load.Document) seen {
 		publicKeys:   make(firstSeen[wgtypes.Key], gateways),
 		routerIDs:    make(firstSeen[netip.Addr], gateways),
 		endpoints:    make(firstSeen[netip.Addr], gateways),
-		asns:         make(firstSeen[int64], len(doc.Sites)),
-		lanAddresses: make(firstSeen[lanAddress], gateways),
+		// DNS endpoints are few: the map grows with them.
+		endpointHosts: firstSeen[string]{},
+		asns:          make(firstSeen[int64], len(doc.Sites)),
+		lanAddresses:  make(firstSeen[lanAddress], gateways),
 	}
 }
 

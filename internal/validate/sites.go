@@ -11,7 +11,7 @@ import (
 const maxName = 63
 
 func (v *validator) site(f *fleet.Fleet, b *load.Site) *fleet.Site {
-	s := &fleet.Site{Name: b.Name}
+	s := &fleet.Site{Name: b.Name, Hub: b.Hub.Value}
 	if !validName(b.Name, maxName) {
 		v.errorf(b.NameRange, "Invalid site name", "site name %q: use 1 to %d letters, digits, '-', '_' or '.', not starting with '-' or '.'.", b.Name, maxName)
 	}

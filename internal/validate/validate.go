@@ -30,6 +30,8 @@ func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
 	}
 	v.uniqueness(f, doc)
 	v.pools(f, doc)
+	v.hubs(f, doc)
+	v.unreachablePairs(f, doc)
 	if v.diags.HasErrors() {
 		return nil, v.diags
 	}
@@ -120,6 +122,7 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 		v.errorf(b.ConfirmWindow.Range, "Invalid confirm_window", "confirm_window is %d; use 0 (never roll back by itself) or 30 to 86400 seconds: the time a change has to bring back the tunnels it kept before the daemon rolls it back (600, the default, suits an Ansible rollout of a few minutes).", window)
 	}
 	f.ConfirmWindow = time.Duration(window) * time.Second
+	v.topologySettings(f, b)
 	if b.BGP != nil {
 		f.BGP.HoldTime = b.BGP.HoldTime.Or(fleet.DefaultHoldTime)
 		f.BGP.BFD = b.BGP.BFD.Value

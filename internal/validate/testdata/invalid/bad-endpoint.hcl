@@ -26,7 +26,7 @@ site "berlin" {
 
   gateway "v2-1" {
     id         = 3
-    endpoint   = "vpn.example.net"
+    endpoint   = "2001:db8:2::1:51820"
     public_key = "tu332Zy9c8g6n9PG6OLBkatkvL9zPDR5K5paj0Gi/GQ="
   }
 }
