@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -59,6 +60,9 @@ type Engine struct {
 	Bird      BirdControl
 	PublicKey wgtypes.Key // of this gateway's private key
 	Log       *slog.Logger
+	// Endpoints resolves the peers' DNS endpoints and keeps their
+	// addresses across applies; nil: a new one on net.DefaultResolver.
+	Endpoints *Endpoints
 
 	// crash, in tests, is called at every step boundary; an error stops the
 	// apply there as a kill would, without any rollback.
@@ -143,6 +147,10 @@ func (e *Engine) have(ctx context.Context, g *plan.Gateway, tree render.Tree) (H
 }
 
 func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway, previous []string) (links, retire []Action, err error) {
+	if e.Endpoints == nil {
+		e.Endpoints = NewEndpoints(net.DefaultResolver)
+	}
+	g = e.Endpoints.Resolve(ctx, g)
 	ks, err := e.Kernel.Observe(ctx, QueryFor(g, previous))
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply: observing links: %w", err)

@@ -138,9 +138,12 @@ func keyNote(ok bool) string {
 	return "wrong"
 }
 
+// peerDiff says why the kernel's peer differs from want. A peer without
+// an endpoint (behind NAT, or a DNS name not resolved yet) keeps the one
+// the kernel learned from its packets: never overwritten with nothing.
 func peerDiff(want plan.Peer, have kernel.Peer) string {
 	switch {
-	case have.Endpoint != want.Endpoint:
+	case want.Endpoint.IsValid() && have.Endpoint != want.Endpoint:
 		return fmt.Sprintf("endpoint %s, want %s", have.Endpoint, want.Endpoint)
 	case !samePrefixes(have.AllowedIPs, kernel.AllowedIPs):
 		return fmt.Sprintf("allowed IPs %v", have.AllowedIPs)

@@ -65,8 +65,11 @@ func (d *Daemon) admit() bool {
 
 // held is what a change about to be applied must keep: the tunnels up
 // now. During a probation it stays the one from before the first change;
-// a health reading older than two checks is taken again.
-func (d *Daemon) held(ctx context.Context) []check.Held {
+// a health reading older than two checks is taken again. res is the
+// configuration about to be applied, with its files' digest: at start,
+// when they are the confirmed files (a restart), res is what the system
+// still runs, and the fleet is not parsed a second time.
+func (d *Daemon) held(ctx context.Context, res *pipeline.Result, digest string) []check.Held {
 	if d.prob != nil {
 		return d.prob.Held
 	}
@@ -77,6 +80,9 @@ func (d *Daemon) held(ctx context.Context) []check.Held {
 		return check.HeldTunnels(d.current.Health)
 	}
 	inForce := d.good
+	if inForce == nil && d.confirmed != nil && digest == d.confirmed.Digest {
+		inForce = res
+	}
 	if inForce == nil { // at start: the configuration the system still runs
 		var err error
 		if inForce, err = d.loadConfirmed(); err != nil || inForce == nil {

@@ -42,6 +42,10 @@ type Daemon struct {
 	Apply func(context.Context, *pipeline.Result) (apply.Report, error)
 	// Check measures the health of the applied gateway.
 	Check func(context.Context, *pipeline.Result) check.Report
+	// RefreshEndpoints, when set, looks the peers' DNS endpoints up again
+	// (every endpoint_refresh) and reports whether an address changed:
+	// then the daemon applies, which changes those peers alone.
+	RefreshEndpoints func(context.Context, *pipeline.Result) bool
 	// Reload receives SIGHUP.
 	Reload <-chan struct{}
 	Notify Notifier
@@ -180,6 +184,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer reconcile.Stop()
 	health := time.NewTicker(d.Health)
 	defer health.Stop()
+	refresh := time.NewTimer(d.endpointRefresh())
+	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -207,6 +213,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.work(func() { d.apply(ctx, "reconcile") })
 		case <-health.C:
 			d.work(func() { d.check(ctx) })
+		case <-refresh.C:
+			d.work(func() { d.refreshEndpoints(ctx) })
+			refresh.Reset(d.endpointRefresh())
 		case r := <-d.requests:
 			d.work(func() { r.reply <- d.handle(ctx, r.req) })
 		}
@@ -299,7 +308,7 @@ func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual t
 		d.apply(ctx, why+", confirmed configuration")
 		return apply.Report{}, errRejected
 	}
-	held := d.held(ctx)
+	held := d.held(ctx, res, digest)
 	d.good = res
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	rep, err := d.apply(ctx, why)
@@ -335,6 +344,26 @@ func (d *Daemon) apply(ctx context.Context, why string) (apply.Report, error) {
 	}
 	d.publish()
 	return rep, err
+}
+
+// endpointRefresh is how often the DNS endpoints are looked up again: the
+// fleet's endpoint_refresh.
+func (d *Daemon) endpointRefresh() time.Duration {
+	if d.good == nil || d.good.Fleet.EndpointRefresh <= 0 {
+		return fleet.DefaultEndpointRefresh * time.Second
+	}
+	return d.good.Fleet.EndpointRefresh
+}
+
+// refreshEndpoints looks the DNS endpoints up again and applies when one
+// moved: the peer's endpoint changes in place, nothing else is touched.
+func (d *Daemon) refreshEndpoints(ctx context.Context) {
+	if d.good == nil || d.RefreshEndpoints == nil || len(apply.Names(d.good.Plan)) == 0 {
+		return
+	}
+	if d.RefreshEndpoints(ctx, d.good) {
+		d.apply(ctx, "a DNS endpoint has a new address")
+	}
 }
 
 func (d *Daemon) check(ctx context.Context) {
@@ -383,8 +412,8 @@ func (s State) Report() check.Report {
 		h.Problems = append(h.Problems, "last apply failed: "+s.ApplyError)
 		h.Healthy = false
 	}
-	if s.Warnings != "" && len(h.Warnings) == 0 {
-		h.Warnings = check.WarningLines(s.Warnings)
+	if s.Warnings != "" {
+		h.Warnings = append(check.WarningLines(s.Warnings), h.Warnings...)
 	}
 	h.DrainedSince = s.DrainedSince
 	if c := s.Configuration; c != nil {

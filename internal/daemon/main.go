@@ -42,7 +42,7 @@ func Main(ctx context.Context, root string, o pipeline.Options, metrics string, 
 	n := systemd.Notifier{}
 	wd, _ := n.WatchdogInterval()
 	d := &Daemon{
-		Options: o, Apply: gw.Apply, Check: gw.Check,
+		Options: o, Apply: gw.Apply, Check: gw.Check, RefreshEndpoints: gw.RefreshEndpoints,
 		Reload: reload, Notify: n, Log: log,
 		State:   func(s State) error { return WriteState(root, s) },
 		Metrics: exp.Update, Watchdog: wd / 2,

@@ -310,6 +310,10 @@ func (s *System) Change(_ context.Context, c kernel.Change) error {
 		}
 		ps := kernel.Peer{PublicKey: key, Endpoint: c.Peer.Endpoint, AllowedIPs: kernel.AllowedIPs, Keepalive: c.Peer.Keepalive}
 		if i := slices.IndexFunc(t.Peers, func(p kernel.Peer) bool { return p.PublicKey == key }); i >= 0 {
+			if !ps.Endpoint.IsValid() {
+				// As WireGuard: no endpoint given keeps the one it has.
+				ps.Endpoint = t.Peers[i].Endpoint
+			}
 			t.Peers[i] = ps
 		} else {
 			t.Peers = append(t.Peers, ps)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -50,6 +51,8 @@ type Parts struct {
 	// NewKernel makes the kernel of a namespace, mode and private key (a
 	// zero key: one that can read but not configure devices).
 	NewKernel func(namespace string, private wgtypes.Key, netns bool) (Kernel, error)
+	// Resolver looks up the peers' DNS endpoints (nil: net.DefaultResolver).
+	Resolver apply.Resolver
 }
 
 // ApplyTimeout bounds one apply; CheckTimeout one round of readings.
@@ -68,6 +71,9 @@ type Gateway struct {
 	units  apply.Units
 	kernel Kernel
 	built  built // what kernel was made for
+	// endpoints keeps the addresses of the peers' DNS endpoints across
+	// applies: one looked up once is changed only by RefreshEndpoints.
+	endpoints *apply.Endpoints
 
 	// the last detailed read of BIRD's sessions, merged into light ones
 	details       map[string]check.Session
@@ -87,7 +93,17 @@ func New(root string, parts Parts, log *slog.Logger) *Gateway {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{root: root, parts: parts, log: log}
+	r := parts.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	return &Gateway{root: root, parts: parts, log: log, endpoints: apply.NewEndpoints(r)}
+}
+
+// RefreshEndpoints looks the DNS endpoints of res up again and reports
+// whether one has a new address (an apply then changes that peer alone).
+func (g *Gateway) RefreshEndpoints(ctx context.Context, res *pipeline.Result) bool {
+	return g.endpoints.Refresh(ctx, res.Plan)
 }
 
 // Close lets go of the kernel's handles. Links, devices and services
@@ -154,7 +170,7 @@ func (g *Gateway) engine(ctx context.Context, res *pipeline.Result) (*apply.Engi
 	if err != nil {
 		return nil, err
 	}
-	return &apply.Engine{Root: g.root, Units: g.units, Kernel: k, Bird: g.parts.Bird, PublicKey: res.Key.Public(), Log: g.log}, nil
+	return &apply.Engine{Root: g.root, Units: g.units, Kernel: k, Bird: g.parts.Bird, PublicKey: res.Key.Public(), Log: g.log, Endpoints: g.endpoints}, nil
 }
 
 // kernelFor returns the kernel for res, made anew when its namespace,

@@ -40,7 +40,11 @@ func (g *Gateway) Check(ctx context.Context, res *pipeline.Result) check.Report 
 			r.BirdError = err.Error()
 		}
 	}
-	return check.Evaluate(res.Plan, r, time.Now())
+	rep := check.Evaluate(res.Plan, r, time.Now())
+	// A DNS endpoint that stopped resolving: the tunnel keeps its last
+	// address, and the tunnel's own check says whether that still works.
+	rep.Warnings = append(rep.Warnings, g.endpoints.Problems(res.Plan)...)
+	return rep
 }
 
 // DetailsEvery is how often Check reads the sessions' route counts and
