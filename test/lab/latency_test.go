@@ -34,6 +34,11 @@ import (
 // tunnel that does not come back, a packet lost by a 10 ms ping across the
 // tunnel between the two (no edit touches it), or a second apply that is
 // not a no-op.
+//
+// Then the hub scenario of issue 13 (hub_test.go) on the same two VMs:
+// v2-1 gets 300 more tunnels, v1-1 keeps its 4, and the same edit is
+// timed on both. The two boot with the example fleet's IPv4 transit pool
+// widened (hubPool) for the hub's ids.
 func TestLabLatency(t *testing.T) {
 	ctx := t.Context()
 	repo := repoDir(t)
@@ -41,13 +46,14 @@ func TestLabLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fleet = withHubPool(t, fleet)
 	sydney, err := os.ReadFile(filepath.Join(repo, "examples/article/lab-keys/sydney.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	withBFD := withLabBFD(t, fleet)
 
-	paris, berlin, start := bootPair(t, repo, nil)
+	paris, berlin, start := bootPair(t, repo, fleet)
 	gws := []*gateway{paris, berlin}
 
 	// The tunnel between the two: wg3 on v1-1, wg1 on v2-1 (the plan's
@@ -84,40 +90,17 @@ func TestLabLatency(t *testing.T) {
 
 	samples := map[string][]time.Duration{}
 	var order []string
-	// on makes the change on g (an empty content removes the file) and
-	// waits until g applied it; it returns how long that took and the
-	// apply's own duration.
-	on := func(g *gateway, kind, name, content string) (time.Duration, string) {
-		t.Helper()
-		var at float64
-		var err error
-		if content == "" {
-			at, err = editAt(ctx, g.VM, "rm /etc/sitevpn/"+name)
-		} else {
-			var ats map[string]float64
-			ats, err = push(ctx, []*gateway{g}, name, content)
-			at = ats[g.Name]
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		took, apply, err := appliedLatency(ctx, t, g.VM, at, time.Minute)
-		if err != nil {
-			t.Fatalf("%s on %s: %v\n%s", kind, g.Name, err, evidence(ctx, gws))
-		}
-		return took, apply
-	}
 	// edit makes one change on v1-1, times it, then makes it on v2-1 and
 	// waits for both to settle.
 	edit := func(kind, name, content string) {
 		t.Helper()
-		took, apply := on(paris, kind, name, content)
+		took, apply := editOn(t, paris, gws, name, content)
 		t.Logf("%s: edit -> applied on v1-1 %s (the apply: %s)", kind, took, apply)
 		if _, ok := samples[kind]; !ok {
 			order = append(order, kind)
 		}
 		samples[kind] = append(samples[kind], took)
-		on(berlin, kind, name, content)
+		editOn(t, berlin, gws, name, content)
 		if err := established(ctx); err != nil {
 			t.Fatalf("after %s: %v\n%s", kind, err, evidence(ctx, gws))
 		}
@@ -150,6 +133,34 @@ func TestLabLatency(t *testing.T) {
 		fmt.Fprintf(&sum, "\n  %s: median %s, samples %s", kind, median(s), s)
 	}
 	t.Logf("HCL edit -> applied on v1-1 (2 VMs):%s", sum.String())
+
+	t.Run("hub", func(t *testing.T) { scenarioHub(t, paris, berlin, sydney, established) })
+}
+
+// editOn makes one change on g (a file renamed into place; an empty
+// content removes it) and waits until g applied it; it returns how long
+// that took and the apply's own duration. gws are the gateways whose
+// evidence a failure shows.
+func editOn(t *testing.T, g *gateway, gws []*gateway, name, content string) (time.Duration, string) {
+	t.Helper()
+	ctx := t.Context()
+	var at float64
+	var err error
+	if content == "" {
+		at, err = editAt(ctx, g.VM, "rm /etc/sitevpn/"+name)
+	} else {
+		var ats map[string]float64
+		ats, err = push(ctx, []*gateway{g}, name, content)
+		at = ats[g.Name]
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	took, apply, err := appliedLatency(ctx, t, g.VM, at, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("%s on %s: %v\n%s", name, g.Name, err, evidence(ctx, gws))
+	}
+	return took, apply
 }
 
 func median(ds []time.Duration) time.Duration {
