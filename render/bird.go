@@ -22,8 +22,9 @@ type birdConfig struct {
 	Kernels      []channel
 	OSPF         []ospfInstance
 	Sessions     string // every tunnel's protocol bgp (bird_sessions.go)
-	// Export filters: own site's prefixes, never a BGP route (no transit).
-	Export4, Export6 string
+	// Transit holds the sets and functions of a hub-and-spoke gateway's
+	// transit policy (bird_transit.go); "" in a mesh.
+	Transit string
 	// OSPFExport is what goes to the LAN: the routes learned over the
 	// tunnels.
 	OSPFExport string
@@ -50,15 +51,12 @@ func birdView(g *plan.Gateway) birdConfig {
 		c.Sets = appendSet(c.Sets, s.ASN, "V4", s.V4)
 		c.Sets = appendSet(c.Sets, s.ASN, "V6", s.V6)
 	}
-	c.Export4 = exportFilter(g.Site.ASN, g.Site.V4, g.Drained)
-	c.Export6 = exportFilter(g.Site.ASN, g.Site.V6, g.Drained)
 	c.OSPFExport = "where source = RTS_BGP"
 	if g.Drained {
 		c.OSPFExport += " && lan_least_preferred()"
 	}
-	imports := map[uint32][2]string{}
-	for _, s := range g.Sites {
-		imports[s.ASN] = [2]string{importFilter(s.ASN, "V4", s.V4), importFilter(s.ASN, "V6", s.V6)}
+	if g.Topology == fleet.HubAndSpoke {
+		c.Transit = transitDefinitions(g)
 	}
 	var lans, ospf []string
 	for _, l := range g.LANs {
@@ -72,7 +70,7 @@ func birdView(g *plan.Gateway) birdConfig {
 	if len(ospf) > 0 {
 		c.OSPF = []ospfInstance{{2, "ospf4", "ipv4"}, {3, "ospf6", "ipv6"}}
 	}
-	c.Sessions = sessions(g, imports, c.Export4, c.Export6)
+	c.Sessions = sessions(g, sessionFilters(g))
 	return c
 }
 
@@ -84,11 +82,17 @@ func appendSet(sets []prefixSet, asn uint32, family string, ps []netip.Prefix) [
 	if len(ps) == 0 {
 		return sets
 	}
+	return append(sets, prefixSet{setName(asn, family), setMembers(ps)})
+}
+
+// setMembers lists prefixes as a BIRD set's members: each prefix and its
+// subnets.
+func setMembers(ps []netip.Prefix) string {
 	members := make([]string, len(ps))
 	for i, p := range ps {
 		members[i] = p.String() + "+"
 	}
-	return append(sets, prefixSet{setName(asn, family), strings.Join(members, ", ")})
+	return strings.Join(members, ", ")
 }
 
 // importFilter accepts a site's prefixes, those its gateway announces as

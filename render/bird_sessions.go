@@ -42,16 +42,18 @@ protocol bgp %[1]s from tunnel {
 }
 `
 
-// sessions renders the BGP session of every tunnel of g. imports holds the
-// IPv4 and IPv6 import filters of each peer site, by ASN.
-func sessions(g *plan.Gateway, imports map[uint32][2]string, export4, export6 string) string {
+// sessions renders the BGP session of every tunnel of g. filters holds
+// the import and export filters of each peer site's sessions, by ASN,
+// then IPv4 and IPv6 (sessionFilters).
+func sessions(g *plan.Gateway, filters map[uint32][2][2]string) string {
 	var b strings.Builder
 	b.Grow(len(g.Tunnels) * (len(sessionFormat) + 200))
 	for _, t := range g.Tunnels {
-		im := imports[t.Peer.ASN]
+		f := filters[t.Peer.ASN]
+		im, ex := f[0], f[1]
 		fmt.Fprintf(&b, sessionFormat, t.Interface, t.Peer.Gateway, t.Peer.Site, t.Peer.ASN,
-			t.Remote6.String(), t.Local6.Addr().String(), g.BGP.ImportLimit, im[1], export6,
-			t.Local4.Addr().String(), im[0], export4)
+			t.Remote6.String(), t.Local6.Addr().String(), g.BGP.ImportLimit, im[1], ex[1],
+			t.Local4.Addr().String(), im[0], ex[0])
 	}
 	return b.String()
 }

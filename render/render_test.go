@@ -36,11 +36,39 @@ func modes(t testing.TB) map[string]*fleet.Fleet {
 	return out
 }
 
+// hubGoldens are the gateways of the hub-and-spoke example with golden
+// files: a hub (whose spokes include one without endpoint and one with a
+// DNS endpoint), and the spoke without endpoint.
+var hubGoldens = []string{"h1-1", "s2-1"}
+
+// hubAndSpoke is the hub-and-spoke example fleet.
+func hubAndSpoke(t testing.TB) *fleet.Fleet {
+	t.Helper()
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // renderAll renders every gateway of every mode: "mode/gateway" -> tree;
-// and "drained/v1-1", v1-1 in netns mode being drained (sitevpn drain).
+// "drained/v1-1", v1-1 in netns mode being drained (sitevpn drain); and
+// "hub-and-spoke/NAME", the hubGoldens of the hub-and-spoke example.
 func renderAll(t testing.TB) map[string]render.Tree {
 	t.Helper()
 	trees := map[string]render.Tree{}
+	hs := hubAndSpoke(t)
+	for _, name := range hubGoldens {
+		tree, err := render.Render(plan.For(hs, hs.Gateway(name)))
+		if err != nil {
+			t.Fatalf("hub-and-spoke/%s: %v", name, err)
+		}
+		trees["hub-and-spoke/"+name] = tree
+	}
 	for mode, f := range modes(t) {
 		for _, g := range f.Gateways() {
 			p := plan.For(f, g)

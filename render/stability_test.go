@@ -83,3 +83,75 @@ func TestAddingASiteKeepsEveryProtocol(t *testing.T) {
 		}
 	}
 }
+
+// brest is a spoke added to the hub-and-spoke example.
+const brest = `
+site "shop-brest" {
+  asn      = 65105
+  prefixes = ["2001:db8:b5::/64", "10.1.5.0/24"]
+
+  gateway "s5-1" {
+    id         = 9
+    endpoint   = "2001:db8:15::1"
+    public_key = "KEY"
+  }
+}
+`
+
+// TestAddingASpokeKeepsEveryProtocol: in a hub-and-spoke fleet a new spoke
+// grows the sets of other sites and spokes every gateway has, adds its
+// sessions on the hubs, and changes no existing protocol or template on
+// any gateway: the sessions reach the growing sets only through functions.
+func TestAddingASpokeKeepsEveryProtocol(t *testing.T) {
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoke := strings.Replace(brest, "KEY", "5aSE5yZYnFoaa9RLTCmSS3tps5tztnJYHObumYg3xVs=", 1)
+	after, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src}, load.Source{Name: "brest.hcl", Bytes: []byte(spoke)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := render.BirdDir + "/sitevpn-private.conf"
+	for _, g := range before.Gateways() {
+		old, err := render.Render(plan.For(before, g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown, err := render.Render(plan.For(after, after.Gateway(g.Name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldBlocks, newBlocks := birdBlocks(string(old.Get(conf).Content)), birdBlocks(string(grown.Get(conf).Content))
+		protocols := 0
+		for head, body := range oldBlocks {
+			if !strings.HasPrefix(head, "protocol ") && !strings.HasPrefix(head, "template ") {
+				continue
+			}
+			protocols++
+			if newBlocks[head] != body {
+				t.Errorf("%s: adding a spoke changed BIRD statement %q:\nbefore:\n%s\nafter:\n%s", g.Name, head, body, newBlocks[head])
+			}
+		}
+		added := 0 // a hub gets a session to the new spoke's gateway
+		if g.Site.Hub {
+			added = 1
+		}
+		grownProtocols := 0
+		for head := range newBlocks {
+			if strings.HasPrefix(head, "protocol ") || strings.HasPrefix(head, "template ") {
+				grownProtocols++
+			}
+		}
+		if grownProtocols != protocols+added {
+			t.Errorf("%s: %d protocols and templates after adding a spoke, want %d", g.Name, grownProtocols, protocols+added)
+		}
+		if !strings.Contains(string(grown.Get(conf).Content), "10.1.5.0/24+") {
+			t.Errorf("%s: the new spoke's prefix is in no set", g.Name)
+		}
+	}
+}

@@ -52,6 +52,9 @@ func (o *jsonOut) tunnel(t plan.Tunnel) {
 	o.key("asn").int(int64(t.Peer.ASN))
 	o.key("public_key").str(t.Peer.PublicKey)
 	o.key("endpoint").text(t.Peer.Endpoint)
+	if t.Peer.EndpointName != "" { // omitempty
+		o.key("endpoint_name").str(t.Peer.EndpointName)
+	}
 	o.key("keepalive").int(int64(t.Peer.Keepalive))
 	o.close('}')
 	o.key("local6").text(t.Local6)

@@ -22,7 +22,11 @@ func TestTableJSONIsMarshalIndent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tables []Table
-	for _, s := range [][]byte{src, testfleet.VRFVariant(src), testfleet.Generate(12)} {
+	hubs, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range [][]byte{src, testfleet.VRFVariant(src), testfleet.Generate(12), hubs} {
 		f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: s})
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +41,7 @@ func TestTableJSONIsMarshalIndent(t *testing.T) {
 		Table{Tunnels: []plan.Tunnel{}, LANs: []TableLAN{{}}},
 		Table{Gateway: odd, Site: odd, Isolation: fleet.Isolation(odd), Namespace: odd, PrivateKeyFile: odd,
 			Tunnels: []plan.Tunnel{{}, {Interface: odd, ListenPort: -1, Peer: plan.Peer{Gateway: odd, ASN: 4294967295, PublicKey: odd,
-				Endpoint: netip.MustParseAddrPort("[2001:db8::1]:1")}, Local6: netip.MustParsePrefix("2001:db8::/127"),
+				Endpoint: netip.MustParseAddrPort("[2001:db8::1]:1"), EndpointName: odd}, Local6: netip.MustParsePrefix("2001:db8::/127"),
 				Remote4: netip.MustParseAddr("192.0.2.1")}},
 			LANs: []TableLAN{{Interface: odd, Addresses: []netip.Prefix{{}, netip.MustParsePrefix("10.0.0.1/24")}, OSPF: true}}},
 	)

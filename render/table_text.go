@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
 // WriteText prints the table as `sitevpn plan` shows it: the gateway (of
@@ -13,7 +15,20 @@ func (t Table) WriteText(w io.Writer, asn uint32) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TUNNEL\tLISTEN\tPEER\tSITE\tASN\tENDPOINT\tLOCAL6\tLOCAL4")
 	for _, tu := range t.Tunnels {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, tu.Peer.Endpoint, tu.Local6, tu.Local4)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, endpointText(tu.Peer), tu.Local6, tu.Local4)
 	}
 	tw.Flush()
+}
+
+// endpointText is where the tunnel sends: the address, the DNS name apply
+// resolves, or, for a peer without endpoint, the address WireGuard learns
+// from its packets.
+func endpointText(p plan.Peer) string {
+	switch {
+	case p.Endpoint.IsValid():
+		return p.Endpoint.String()
+	case p.EndpointName != "":
+		return p.EndpointName
+	}
+	return "(learned)"
 }

@@ -78,7 +78,7 @@ func Write(w io.Writer, f *fleet.Fleet, health Health) error {
 	for i, s := range f.Sites {
 		fmt.Fprintf(&b, "\tsubgraph cluster_%d {\n\t\tlabel=%s;\n\t\tstyle=rounded;\n", i, quote(fmt.Sprintf("%s (AS%d)\n%s", s.Name, s.ASN, prefixes(s))))
 		for _, g := range s.Gateways {
-			fmt.Fprintf(&b, "\t\t%s [label=%s];\n", quote(g.Name), quote(fmt.Sprintf("%s\nid %d, %s", g.Name, g.ID, g.Endpoint.Addr())))
+			fmt.Fprintf(&b, "\t\t%s [label=%s];\n", quote(g.Name), quote(fmt.Sprintf("%s\nid %d, %s", g.Name, g.ID, endpointLabel(g))))
 		}
 		b.WriteString("\t}\n")
 	}
@@ -96,6 +96,18 @@ func Write(w io.Writer, f *fleet.Fleet, health Health) error {
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// endpointLabel is where peers reach g: its address, its DNS name, or
+// nothing fixed (it connects out and its peers learn its address).
+func endpointLabel(g *fleet.Gateway) string {
+	switch {
+	case g.Endpoint.IsValid():
+		return g.Endpoint.Addr().String()
+	case g.EndpointHost != "":
+		return g.EndpointHost
+	}
+	return "no endpoint (connects out)"
 }
 
 func prefixes(s *fleet.Site) string {

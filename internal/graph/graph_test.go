@@ -100,3 +100,33 @@ func TestQuote(t *testing.T) {
 		t.Errorf("quote = %s", got)
 	}
 }
+
+// TestHubAndSpoke: the hub-and-spoke example draws the topology's tunnels
+// (hub-hub and hub-spoke, 4 + 4x4 = 20), and labels a gateway without
+// endpoint and a DNS one sensibly, not with an invalid address.
+func TestHubAndSpoke(t *testing.T) {
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, " -- "); n != 20 {
+		t.Errorf("%d tunnels, want 20", n)
+	}
+	for _, want := range []string{`s2-1\nid 6, no endpoint (connects out)`, `s3-1\nid 7, vpn.lille.example.net`, `s1-1\nid 5, 192.0.2.15`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no label %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "invalid IP") {
+		t.Errorf("a label shows an invalid address:\n%s", out)
+	}
+}

@@ -30,6 +30,15 @@ func ExampleDir() string { return filepath.Join(RepoRoot(), "examples", "article
 // ExampleSource is the example fleet's HCL.
 func ExampleSource() ([]byte, error) { return os.ReadFile(filepath.Join(ExampleDir(), "fleet.hcl")) }
 
+// HubAndSpokeDir holds the hub-and-spoke example fleet.
+func HubAndSpokeDir() string { return filepath.Join(RepoRoot(), "examples", "hub-and-spoke") }
+
+// HubAndSpokeSource is the hub-and-spoke example fleet's HCL: two hub
+// sites, four spokes, one gateway without endpoint, one DNS endpoint.
+func HubAndSpokeSource() ([]byte, error) {
+	return os.ReadFile(filepath.Join(HubAndSpokeDir(), "fleet.hcl"))
+}
+
 // VRFVariant turns the example fleet into its vrf-mode twin, with BFD and
 // keepalives on so every optional part of the templates is rendered.
 func VRFVariant(src []byte) []byte {

@@ -18,7 +18,7 @@ import (
 // may panic, and a valid fleet must render. .ci/run fuzzes it for 60 s.
 func FuzzLoadValidate(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/invalid/*.hcl")
-	seeds = append(seeds, "testdata/valid.hcl", filepath.Join(testfleet.ExampleDir(), "fleet.hcl"))
+	seeds = append(seeds, "testdata/valid.hcl", filepath.Join(testfleet.ExampleDir(), "fleet.hcl"), filepath.Join(testfleet.HubAndSpokeDir(), "fleet.hcl"))
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {
