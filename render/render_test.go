@@ -44,11 +44,7 @@ var hubGoldens = []string{"h1-1", "s2-1"}
 // hubAndSpoke is the hub-and-spoke example fleet.
 func hubAndSpoke(t testing.TB) *fleet.Fleet {
 	t.Helper()
-	src, err := testfleet.HubAndSpokeSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+	f, err := testfleet.HubAndSpoke()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,11 +105,7 @@ func TestQuote(t *testing.T) {
 // (hub-hub and hub-spoke, 4 + 4x4 = 20), and labels a gateway without
 // endpoint and a DNS one sensibly, not with an invalid address.
 func TestHubAndSpoke(t *testing.T) {
-	src, err := testfleet.HubAndSpokeSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+	f, err := testfleet.HubAndSpoke()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,15 @@ func HubAndSpokeSource() ([]byte, error) {
 	return os.ReadFile(filepath.Join(HubAndSpokeDir(), "fleet.hcl"))
 }
 
+// HubAndSpoke is the hub-and-spoke example fleet, loaded and validated.
+func HubAndSpoke() (*fleet.Fleet, error) {
+	src, err := HubAndSpokeSource()
+	if err != nil {
+		return nil, err
+	}
+	return Parse(load.Source{Name: "fleet.hcl", Bytes: src})
+}
+
 // VRFVariant turns the example fleet into its vrf-mode twin, with BFD and
 // keepalives on so every optional part of the templates is rendered.
 func VRFVariant(src []byte) []byte {
