@@ -53,7 +53,8 @@ func hubAndSpoke(t testing.TB) *fleet.Fleet {
 
 // renderAll renders every gateway of every mode: "mode/gateway" -> tree;
 // "drained/v1-1", v1-1 in netns mode being drained (sitevpn drain); and
-// "hub-and-spoke/NAME", the hubGoldens of the hub-and-spoke example.
+// "hub-and-spoke/NAME", the hubGoldens of the hub-and-spoke example, and
+// "hub-and-spoke-drained/h1-1", its hub h1-1 drained.
 func renderAll(t testing.TB) map[string]render.Tree {
 	t.Helper()
 	trees := map[string]render.Tree{}
@@ -65,6 +66,14 @@ func renderAll(t testing.TB) map[string]render.Tree {
 		}
 		trees["hub-and-spoke/"+name] = tree
 	}
+	// A drained hub announces its transit routes with GRACEFUL_SHUTDOWN too.
+	drainedHub := plan.For(hs, hs.Gateway("h1-1"))
+	drainedHub.Drained = true
+	tree, err := render.Render(drainedHub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees["hub-and-spoke-drained/h1-1"] = tree
 	for mode, f := range modes(t) {
 		for _, g := range f.Gateways() {
 			p := plan.For(f, g)

@@ -27,7 +27,7 @@ func needTool(t *testing.T, name string) string {
 
 // TestBirdParsesEveryConfig runs Debian's `bird -p -c` on every rendered
 // BIRD configuration of both modes, of a drained gateway, and of a hub
-// and a spoke of the hub-and-spoke example.
+// (also drained) and a spoke of the hub-and-spoke example.
 func TestBirdParsesEveryConfig(t *testing.T) {
 	bird := needTool(t, "bird")
 	n := 0
@@ -47,8 +47,8 @@ func TestBirdParsesEveryConfig(t *testing.T) {
 			n++
 		}
 	}
-	if n != 15 {
-		t.Errorf("checked %d BIRD configs, want 15 (6 gateways x 2 modes, v1-1 drained, a hub and a spoke)", n)
+	if n != 16 {
+		t.Errorf("checked %d BIRD configs, want 16 (6 gateways x 2 modes, v1-1 drained, a hub, drained too, and a spoke)", n)
 	}
 }
 
