@@ -156,9 +156,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := w.Add(d.Options.ConfigDir); err != nil {
 		return fmt.Errorf("watching %s: %w", d.Options.ConfigDir, err)
 	}
-	if d.Watchdog > 0 {
-		go d.feedWatchdog(ctx)
-	}
+	stopWatchdog := d.startWatchdog(ctx)
+	defer stopWatchdog()
 	d.restore()
 	d.restoreDrain()
 	if d.Control != "" {
@@ -189,6 +188,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			stopWatchdog() // no heartbeat after STOPPING
 			d.notify(Notifier.Stopping)
 			return nil
 		case ev, ok := <-w.Events:
@@ -227,6 +227,24 @@ func (d *Daemon) work(f func()) {
 	d.busy.Store(time.Now().UnixNano())
 	defer d.busy.Store(0)
 	f()
+}
+
+// startWatchdog feeds the watchdog until the returned function is called
+// (it waits for the feeder to end; calling it again does nothing).
+func (d *Daemon) startWatchdog(ctx context.Context) (stop func()) {
+	if d.Watchdog <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.feedWatchdog(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // feedWatchdog sends systemd's heartbeat every Watchdog period, apart
