@@ -462,7 +462,9 @@ func joinByVeth(t *testing.T, a, b *nsGateway) {
 		// will on the real tunnel.
 		nsRun(t, "ip", "-n", g.ns, "link", "set", dev, "mtu", strconv.Itoa(g.tunnel.MTU), "addrgenmode", "none")
 		nsRun(t, "ip", "-n", g.ns, "addr", "add", g.tunnel.Local6.String(), "dev", dev, "nodad")
-		nsRun(t, "ip", "-n", g.ns, "addr", "add", g.tunnel.Local4.String(), "dev", dev)
+		if g.tunnel.Local4.IsValid() { // none without transit4 (RFC 8950)
+			nsRun(t, "ip", "-n", g.ns, "addr", "add", g.tunnel.Local4.String(), "dev", dev)
+		}
 		nsRun(t, "ip", "-n", g.ns, "link", "set", dev, "up")
 	}
 }

@@ -16,7 +16,7 @@ import (
 //
 // Arguments: 1 interface, 2 peer gateway, 3 peer site, 4 peer ASN, 5 remote
 // IPv6, 6 local IPv6, 7 import limit, 8 IPv6 import, 9 IPv6 export,
-// 10 local IPv4, 11 IPv4 import, 12 IPv4 export.
+// 10 the IPv4 next hop (ipv4NextHop), 11 IPv4 import, 12 IPv4 export.
 const sessionFormat = `
 # %[1]s: %[2]s (site %[3]s, AS%[4]d)
 protocol bgp %[1]s from tunnel {
@@ -35,7 +35,7 @@ protocol bgp %[1]s from tunnel {
 	ipv4 {
 		preference 160;
 		import limit %[7]d action block;
-		next hop address %[10]s;
+		%[10]s;
 		import %[11]s;
 		export %[12]s;
 	};
@@ -53,7 +53,17 @@ func sessions(g *plan.Gateway, filters map[uint32][2][2]string) string {
 		im, ex := f[0], f[1]
 		fmt.Fprintf(&b, sessionFormat, t.Interface, t.Peer.Gateway, t.Peer.Site, t.Peer.ASN,
 			t.Remote6.String(), t.Local6.Addr().String(), g.BGP.ImportLimit, im[1], ex[1],
-			t.Local4.Addr().String(), im[0], ex[0])
+			ipv4NextHop(t), im[0], ex[0])
 	}
 	return b.String()
+}
+
+// ipv4NextHop is how the session gives IPv4 routes a next hop: the
+// tunnel's IPv4 transit address, or, without a transit4 pool, its IPv6 one
+// (RFC 8950 extended next hop: Linux routes IPv4 via an IPv6 gateway).
+func ipv4NextHop(t plan.Tunnel) string {
+	if !t.Local4.IsValid() {
+		return "extended next hop on"
+	}
+	return "next hop address " + t.Local4.Addr().String()
 }

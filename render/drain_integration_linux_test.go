@@ -99,11 +99,7 @@ func TestIntegrationDrain(t *testing.T) {
 // nextHops checks that g's kernel routes prefix over exactly the given
 // interfaces.
 func nextHops(g *nsGateway, prefix string, ifaces ...string) error {
-	fam := "-4"
-	if strings.Contains(prefix, ":") {
-		fam = "-6"
-	}
-	out, err := exec.Command("ip", "-n", g.ns, fam, "route", "show", prefix, "proto", "bird").CombinedOutput()
+	out, err := exec.Command("ip", "-n", g.ns, family(prefix), "route", "show", prefix, "proto", "bird").CombinedOutput()
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/bird"
+	"github.com/sitevpn/sitevpn/internal/fleet"
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/testfleet"
 	"github.com/sitevpn/sitevpn/internal/testnetns"
 )
 
@@ -27,13 +31,36 @@ import (
 //     hub gateways at once (ECMP); traffic between the spokes flows;
 //   - a spoke announcing another site's prefix (nantes') is filtered by
 //     the hubs: neither a hub nor the other spoke has it.
+//
+// It runs twice: with the example's transit4 pool, and without one, where
+// IPv4 rides the IPv6 transit (RFC 8950: BIRD's extended next hop, IPv4
+// routes via an IPv6 gateway, ECMP included) and the tunnels have no IPv4
+// address at all.
 func TestIntegrationHubAndSpoke(t *testing.T) {
 	birdBin := testnetns.RequireBIRD(t)
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		name string
+		src  []byte
+	}{{"transit4", src}, {"rfc8950", testfleet.WithoutTransit4(src)}} {
+		t.Run(v.name, func(t *testing.T) {
+			f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: v.src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hubAndSpokeOnBIRD(t, birdBin, f)
+		})
+	}
+}
+
+func hubAndSpokeOnBIRD(t *testing.T, birdBin string, f *fleet.Fleet) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-
-	f := hubAndSpoke(t)
+	rfc8950 := !f.Transit4.IsValid()
 	h1 := newNSGateway(t, f, "h1-1", "s1-1")
 	h1nice := newNSGateway(t, f, "h1-1", "s4-1")
 	h2 := newNSGateway(t, f, "h1-2", "s1-1")
@@ -81,6 +108,14 @@ func TestIntegrationHubAndSpoke(t *testing.T) {
 				pollUntil(ctx, t, c.g.name+" routing "+dst+" over both hub gateways", func() error {
 					return nextHops(c.g, dst, "wg1", "wg2")
 				})
+				if rfc8950 && !strings.Contains(dst, ":") {
+					if err := viaIPv6(c.g, dst); err != nil {
+						t.Error(err)
+					}
+				}
+				if out, err := exec.Command("ip", "-n", c.g.ns, family(dst), "route", "show", dst, "proto", "bird").CombinedOutput(); err == nil {
+					t.Logf("%s: %s", c.g.name, strings.Join(strings.Fields(string(out)), " "))
+				}
 			}
 		}
 		lines, err := lyon.client.Raw(ctx, "show route for 10.1.4.0/24 all")
@@ -191,4 +226,29 @@ func wantSessionCounts(ctx context.Context, g *nsGateway, imp, exp uint32) error
 		}
 	}
 	return nil
+}
+
+// viaIPv6 checks that g's kernel routes the IPv4 prefix through IPv6
+// next hops only (RFC 8950), and that its tunnel has no IPv4 address.
+func viaIPv6(g *nsGateway, prefix string) error {
+	out, err := exec.Command("ip", "-n", g.ns, "-4", "route", "show", prefix, "proto", "bird").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v: %s", g.name, err, out)
+	}
+	if n, v6 := strings.Count(string(out), " via "), strings.Count(string(out), " via inet6 "); n == 0 || n != v6 {
+		return fmt.Errorf("%s routes %s not only via IPv6 next hops:\n%s", g.name, prefix, out)
+	}
+	addrs, err := exec.Command("ip", "-n", g.ns, "-4", "-o", "addr", "show", "dev", g.tunnel.Interface).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(addrs))) != 0 {
+		return fmt.Errorf("%s's %s has IPv4 addresses (%v): %s", g.name, g.tunnel.Interface, err, addrs)
+	}
+	return nil
+}
+
+// family is ip's flag for prefix's address family.
+func family(prefix string) string {
+	if strings.Contains(prefix, ":") {
+		return "-6"
+	}
+	return "-4"
 }

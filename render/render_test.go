@@ -18,8 +18,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// modes are the example fleet in both isolation modes.
-func modes(t testing.TB) map[string]*fleet.Fleet {
+// modes are the example fleet in both isolation modes; with rfc8950,
+// without its transit4 pool ("rfc8950-netns", "rfc8950-vrf").
+func modes(t testing.TB, rfc8950 bool) map[string]*fleet.Fleet {
 	t.Helper()
 	src, err := testfleet.ExampleSource()
 	if err != nil {
@@ -27,6 +28,9 @@ func modes(t testing.TB) map[string]*fleet.Fleet {
 	}
 	out := map[string]*fleet.Fleet{}
 	for mode, s := range map[string][]byte{"netns": src, "vrf": testfleet.VRFVariant(src)} {
+		if rfc8950 {
+			mode, s = "rfc8950-"+mode, testfleet.WithoutTransit4(s)
+		}
 		f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: s})
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +58,8 @@ func hubAndSpoke(t testing.TB) *fleet.Fleet {
 // renderAll renders every gateway of every mode: "mode/gateway" -> tree;
 // "drained/v1-1", v1-1 in netns mode being drained (sitevpn drain); and
 // "hub-and-spoke/NAME", the hubGoldens of the hub-and-spoke example, and
-// "hub-and-spoke-drained/h1-1", its hub h1-1 drained.
+// "hub-and-spoke-drained/h1-1", its hub h1-1 drained; "rfc8950-MODE/v1-1",
+// v1-1 of the example without transit4 in both modes.
 func renderAll(t testing.TB) map[string]render.Tree {
 	t.Helper()
 	trees := map[string]render.Tree{}
@@ -74,7 +79,16 @@ func renderAll(t testing.TB) map[string]render.Tree {
 		t.Fatal(err)
 	}
 	trees["hub-and-spoke-drained/h1-1"] = tree
-	for mode, f := range modes(t) {
+	// Without transit4, v1-1 in both modes: no IPv4 on its tunnels,
+	// extended next hop on every session.
+	for mode, f := range modes(t, true) {
+		tree, err := render.Render(plan.For(f, f.Gateway("v1-1")))
+		if err != nil {
+			t.Fatalf("%s/v1-1: %v", mode, err)
+		}
+		trees[mode+"/v1-1"] = tree
+	}
+	for mode, f := range modes(t, false) {
 		for _, g := range f.Gateways() {
 			p := plan.For(f, g)
 			tree, err := render.Render(p)

@@ -59,8 +59,13 @@ func (o *jsonOut) tunnel(t plan.Tunnel) {
 	o.close('}')
 	o.key("local6").text(t.Local6)
 	o.key("remote6").text(t.Remote6)
-	o.key("local4").text(t.Local4)
-	o.key("remote4").text(t.Remote4)
+	// None without a transit4 pool (RFC 8950): omitzero.
+	if t.Local4.IsValid() {
+		o.key("local4").text(t.Local4)
+	}
+	if t.Remote4.IsValid() {
+		o.key("remote4").text(t.Remote4)
+	}
 	o.close('}')
 }
 

@@ -15,7 +15,7 @@ func (t Table) WriteText(w io.Writer, asn uint32) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TUNNEL\tLISTEN\tPEER\tSITE\tASN\tENDPOINT\tLOCAL6\tLOCAL4")
 	for _, tu := range t.Tunnels {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, endpointText(tu.Peer), tu.Local6, tu.Local4)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", tu.Interface, tu.ListenPort, tu.Peer.Gateway, tu.Peer.Site, tu.Peer.ASN, endpointText(tu.Peer), tu.Local6, local4Text(tu))
 	}
 	tw.Flush()
 }
@@ -31,4 +31,13 @@ func endpointText(p plan.Peer) string {
 		return p.EndpointName
 	}
 	return "(learned)"
+}
+
+// local4Text is the tunnel's IPv4 transit address; "-" when IPv4 rides the
+// IPv6 transit (no transit4 pool, RFC 8950).
+func local4Text(t plan.Tunnel) string {
+	if !t.Local4.IsValid() {
+		return "-"
+	}
+	return t.Local4.String()
 }

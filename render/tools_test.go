@@ -47,8 +47,8 @@ func TestBirdParsesEveryConfig(t *testing.T) {
 			n++
 		}
 	}
-	if n != 16 {
-		t.Errorf("checked %d BIRD configs, want 16 (6 gateways x 2 modes, v1-1 drained, a hub, drained too, and a spoke)", n)
+	if n != 18 {
+		t.Errorf("checked %d BIRD configs, want 18 (6 gateways x 2 modes, v1-1 drained, v1-1 without transit4 in both modes, a hub, drained too, and a spoke)", n)
 	}
 }
 

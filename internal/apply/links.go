@@ -124,7 +124,7 @@ func tunnelDiff(t plan.Tunnel, st kernel.Tunnel, me wgtypes.Key, netns bool) []A
 	if st.MTU != t.MTU {
 		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetMTU, Link: t.Interface, MTU: t.MTU}, fmt.Sprintf("MTU %d", st.MTU)))
 	}
-	acts = append(acts, addressDiff(t.Interface, []netip.Prefix{t.Local6, t.Local4}, st.Addresses)...)
+	acts = append(acts, addressDiff(t.Interface, t.Addresses(), st.Addresses)...)
 	if !st.Up {
 		acts = append(acts, linkAction(kernel.Change{Op: kernel.SetUp, Link: t.Interface}, "down"))
 	}

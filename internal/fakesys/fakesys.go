@@ -341,7 +341,7 @@ func (s *System) create(name string, t *plan.Tunnel) error {
 		return fmt.Errorf("create %s: no namespace", name)
 	}
 	key, _ := wgtypes.ParseKey(t.Peer.PublicKey)
-	s.Tunnels[name] = &kernel.Tunnel{MTU: t.MTU, Up: true, Addresses: []netip.Prefix{t.Local6, t.Local4},
+	s.Tunnels[name] = &kernel.Tunnel{MTU: t.MTU, Up: true, Addresses: t.Addresses(),
 		ListenPort: t.ListenPort, PublicKey: s.Me,
 		Peers: []kernel.Peer{{PublicKey: key, Endpoint: t.Peer.Endpoint, AllowedIPs: kernel.AllowedIPs, Keepalive: t.Peer.Keepalive}}}
 	return nil

@@ -24,7 +24,6 @@ const (
 	DefaultIsolation     = NetNS
 	DefaultNamespace     = "private"
 	DefaultPortBase      = 51820
-	DefaultTransit4      = "169.254.0.0/16"
 	DefaultMTU           = 1420
 	DefaultKeepalive     = 0
 	DefaultVRFTable      = 1000
@@ -64,10 +63,13 @@ const (
 
 // Fleet is the whole validated definition.
 type Fleet struct {
-	Isolation     Isolation
-	Namespace     string
-	PortBase      int
-	Transit6      netip.Prefix
+	Isolation Isolation
+	Namespace string
+	PortBase  int
+	Transit6  netip.Prefix
+	// Transit4 is zero when the fleet sets none: IPv4 routes then ride
+	// the IPv6 transit (RFC 8950 extended next hop) and tunnels have no
+	// IPv4 address.
 	Transit4      netip.Prefix
 	MTU           int
 	Keepalive     int // seconds, 0 = off

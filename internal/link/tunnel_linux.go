@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 
 	"github.com/vishvananda/netlink"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -101,10 +100,7 @@ func (k *Kernel) build(priv *space, t plan.Tunnel, peer wgtypes.PeerConfig) erro
 	if err != nil {
 		return fmt.Errorf("after the create: %w", err)
 	}
-	for _, p := range []netip.Prefix{t.Local6, t.Local4} {
-		if !p.IsValid() {
-			continue
-		}
+	for _, p := range t.Addresses() {
 		if err := priv.h.AddrReplace(l, nlAddr(p, true)); err != nil {
 			return fmt.Errorf("adding address %s: %w", p, err)
 		}

@@ -61,11 +61,22 @@ type Tunnel struct {
 	MTU        int    `json:"mtu"`
 	Peer       Peer   `json:"peer"`
 	// Transit addresses: the lower gateway id takes the first address of
-	// the pair's /127 and /31.
+	// the pair's /127 and /31. Without a transit4 pool the IPv4 ones are
+	// zero: IPv4 routes have the IPv6 transit address as next hop (RFC
+	// 8950).
 	Local6  netip.Prefix `json:"local6"`
 	Remote6 netip.Addr   `json:"remote6"`
-	Local4  netip.Prefix `json:"local4"`
-	Remote4 netip.Addr   `json:"remote4"`
+	Local4  netip.Prefix `json:"local4,omitzero"`
+	Remote4 netip.Addr   `json:"remote4,omitzero"`
+}
+
+// Addresses are the tunnel's own transit addresses: IPv6, and IPv4 when
+// the fleet has a transit4 pool.
+func (t *Tunnel) Addresses() []netip.Prefix {
+	if !t.Local4.IsValid() {
+		return []netip.Prefix{t.Local6}
+	}
+	return []netip.Prefix{t.Local6, t.Local4}
 }
 
 // Peer is the remote end of a tunnel.
@@ -152,7 +163,10 @@ func siteOf(s *fleet.Site) Site {
 func tunnel(f *fleet.Fleet, me, remote *fleet.Gateway) Tunnel {
 	k := PairIndex(me.ID, remote.ID)
 	lo6, hi6 := pairAddrs(f.Transit6, k)
-	lo4, hi4 := pairAddrs(f.Transit4, k)
+	var lo4, hi4 netip.Addr
+	if f.Transit4.IsValid() {
+		lo4, hi4 = pairAddrs(f.Transit4, k)
+	}
 	l6, r6, l4, r4 := lo6, hi6, lo4, hi4
 	if me.ID > remote.ID {
 		l6, r6, l4, r4 = hi6, lo6, hi4, lo4
@@ -196,9 +210,17 @@ func tunnel(f *fleet.Fleet, me, remote *fleet.Gateway) Tunnel {
 		},
 		Local6:  netip.PrefixFrom(l6, 127),
 		Remote6: r6,
-		Local4:  netip.PrefixFrom(l4, 31),
+		Local4:  prefixOf(l4, 31),
 		Remote4: r4,
 	}
+}
+
+// prefixOf is a's prefix of bits, or zero for a zero address.
+func prefixOf(a netip.Addr, bits int) netip.Prefix {
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(a, bits)
 }
 
 // pairAddrs returns the two addresses of the k-th two-address block of pool

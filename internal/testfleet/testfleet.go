@@ -59,6 +59,18 @@ func VRFVariant(src []byte) []byte {
 	return []byte(s)
 }
 
+// WithoutTransit4 removes the transit4 line of a fleet's source: IPv4 then
+// rides the IPv6 transit (RFC 8950).
+func WithoutTransit4(src []byte) []byte {
+	var out []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "transit4") {
+			out = append(out, l)
+		}
+	}
+	return []byte(strings.Join(out, "\n"))
+}
+
 // Parse loads and validates sources, failing with the formatted
 // diagnostics.
 func Parse(srcs ...load.Source) (*fleet.Fleet, error) {

@@ -195,8 +195,12 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 			// 2^(tunnelBits-need) >= pairs: need = tunnelBits - ceil(log2(pairs)).
 			need := c.tunnelBits - new(big.Int).Sub(pairs, big.NewInt(1)).BitLen()
 			r := c.attr.Range
-			v.errorf(r, "Transit pool too small", "%s %s holds %s tunnels (one /%d each), but the highest gateway id %d (%s) needs %s; use a /%d or shorter, or lower the ids.",
-				c.name, c.pool, capacity, c.tunnelBits, maxID, maxAt, pairs, need)
+			also := ""
+			if c.name == "transit4" {
+				also = ", or remove transit4: IPv4 routes then ride the IPv6 transit (RFC 8950) and need no pool"
+			}
+			v.errorf(r, "Transit pool too small", "%s %s holds %s tunnels (one /%d each), but the highest gateway id %d (%s) needs %s; use a /%d or shorter, or lower the ids%s.",
+				c.name, c.pool, capacity, c.tunnelBits, maxID, maxAt, pairs, need, also)
 		}
 	}
 }

@@ -94,7 +94,9 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 	if b.Transit6.Set { // a missing one is reported by load
 		f.Transit6 = v.pool(b.Transit6, "transit6", true, 127)
 	}
-	f.Transit4 = v.pool(defaulted(b.Transit4, fleet.DefaultTransit4), "transit4", false, 31)
+	if b.Transit4.Set { // else IPv4 rides the IPv6 transit (RFC 8950)
+		f.Transit4 = v.pool(b.Transit4, "transit4", false, 31)
+	}
 	if f.MTU < 1280 || f.MTU > 9000 {
 		v.errorf(b.MTU.Range, "Invalid mtu", "mtu is %d; use 1280 (IPv6's minimum) to 9000. WireGuard adds 80 bytes over IPv6: 1420 fits a 1500-byte path.", f.MTU)
 	}
@@ -164,13 +166,6 @@ func (v *validator) bfdTimers(f *fleet.Fleet, b *load.BGP) {
 		}
 		v.errorf(r, "BFD slower than BGP", "bfd_interval_ms %d x bfd_multiplier %d detects a dead tunnel in %d ms, not before the %d s hold_time; shorten the BFD timers.", ms, mult, ms*mult, h)
 	}
-}
-
-func defaulted(a load.Attr[string], def string) load.Attr[string] {
-	if !a.Set {
-		a.Value = def
-	}
-	return a
 }
 
 func (v *validator) namespace(f *fleet.Fleet, a load.Attr[string]) {
