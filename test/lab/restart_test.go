@@ -12,18 +12,30 @@ import (
 )
 
 // scenarioRestarts: the daemon restarted, crashed (SIGKILL, systemd
-// restarts it) and its package reinstalled over itself (dpkg -i, the
-// upgrade path: the postinst restarts the service) on both paris
+// restarts it) and its package upgraded to a higher version (the same
+// files repacked as version+up1: dpkg runs the maintainer scripts'
+// upgrade path, and the postinst restarts the service) on both paris
 // gateways, one after the other, while 10 ms pings cross paris from
 // berlin's router: not one packet may be lost, and each gateway's
 // configuration stays confirmed with nothing changed.
+// upgradeScript repacks the installed .deb as the next version (no
+// compression: quick under emulation) and installs it: an upgrade as
+// dpkg sees one.
+const upgradeScript = `set -e
+rm -rf /root/next && dpkg-deb -R /root/stage/sitevpn.deb /root/next
+v=$(dpkg-query -W -f='${Version}' sitevpn)
+sed -i "s/^Version: .*/Version: ${v}+up1/" /root/next/DEBIAN/control
+dpkg-deb -Znone -b /root/next /root/sitevpn-next.deb >/dev/null
+dpkg -i /root/sitevpn-next.deb >/root/dpkg-up.log 2>&1 || { cat /root/dpkg-up.log; exit 1; }
+dpkg-query -W -f='${Version}' sitevpn | grep -q '+up1$'`
+
 func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 	ctx := t.Context()
 	streams := startStreams(t, tp, "r2", [][2]string{{"10.0.2.1", "10.0.1.1"}, {"2001:db8:a2::1", "2001:db8:a1::1"}})
 	steps := []struct{ name, script string }{
 		{"systemctl restart", "systemctl restart sitevpn"},
 		{"crash (SIGKILL)", "systemctl kill -s KILL sitevpn"},
-		{"package reinstalled (dpkg -i)", "dpkg -i /root/stage/sitevpn.deb >/root/dpkg-again.log 2>&1 || { cat /root/dpkg-again.log; exit 1; }"},
+		{"package upgraded (dpkg -i of a higher version)", upgradeScript},
 	}
 	for _, g := range tp.sites(1) {
 		for _, s := range steps {
@@ -71,7 +83,7 @@ func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 	if err := waitHealthy(ctx, tp.gws, 6, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	stopLossless(t, streams, figures, "l. restart, crash, reinstall on v1-1 and v1-2: ", "while the daemons restarted")
+	stopLossless(t, streams, figures, "l. restart, crash, upgrade on v1-1 and v1-2: ", "while the daemons restarted")
 }
 
 func mainPID(ctx context.Context, vm *VM) (string, error) {

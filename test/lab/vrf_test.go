@@ -30,7 +30,10 @@ import (
 //   - a second `sitevpn apply` changes nothing;
 //   - a fourth site added to both gateways creates its tunnels through
 //     networkd without disturbing the running one: same session, same
-//     WireGuard peer (its counters keep growing), no packet lost.
+//     WireGuard peer (its counters keep growing), no packet lost;
+//   - transit4 removed from the fleet, IPv4 rides the IPv6 transit (RFC
+//     8950 extended next hop): routes via inet6, and the LANs' IPv4
+//     addresses still reach each other.
 func TestLabVRF(t *testing.T) {
 	ctx := t.Context()
 	repo := repoDir(t)
@@ -195,6 +198,34 @@ n=$(%s show protocols | grep -c ' BGP ')
 		}
 	}
 	ping("after adding sydney")
+
+	// transit4 removed from the fleet: IPv4 rides the IPv6 transit (RFC
+	// 8950) on Debian 12's kernel and real WireGuard: each side routes
+	// the other's IPv4 prefix via its IPv6 transit address.
+	start = time.Now()
+	if _, err := push(ctx, gws, "fleet.hcl", string(testfleet.WithoutTransit4(vrfFleet))); err != nil {
+		t.Fatal(err)
+	}
+	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {
+		g := paris
+		if vm == berlin.VM {
+			g = berlin
+		}
+		return vm.WaitFor(ctx, 3*time.Minute, "IPv4 routed via the IPv6 transit", func(ctx context.Context) error {
+			if err := up(ctx, g); err != nil {
+				return err
+			}
+			_, err := vm.Sh(ctx, fmt.Sprintf(`ip route show vrf private %[1]s | grep -q 'via inet6 .*dev %[2]s' || { echo "$(ip route show vrf private)" >&2; exit 1; }`, remote[g][0], tunnel[g]))
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatalf("without transit4: %v\n%s", err, vrfEvidence(ctx, gws))
+	}
+	t.Logf("transit4 removed -> IPv4 via the IPv6 transit (RFC 8950) on both: %s", since(start))
+	res = mustSh(t, paris.VM, fmt.Sprintf("ip route show vrf private %s; ip -4 -o addr show dev %s", remote[paris][0], tunnel[paris]))
+	t.Logf("v1-1 without transit4:\n%s", res.Stdout)
+	ping("without transit4 (RFC 8950)")
 	if t.Failed() {
 		t.Log(vrfEvidence(ctx, gws))
 	}
