@@ -64,6 +64,9 @@ type Daemon struct {
 	// rewritten without pause still get applied. Default 2 s.
 	MaxDebounce time.Duration
 	Reconcile   time.Duration // drift repair period, default 30 s
+	// EndpointRefresh, when set, overrides the fleet's endpoint_refresh
+	// (tests).
+	EndpointRefresh time.Duration
 	Health      time.Duration // check period, default 10 s
 	Watchdog    time.Duration // systemd watchdog heartbeat period, 0 = off
 	// StuckAfter: the watchdog is fed, apart from the loop, while the
@@ -367,6 +370,9 @@ func (d *Daemon) apply(ctx context.Context, why string) (apply.Report, error) {
 // endpointRefresh is how often the DNS endpoints are looked up again: the
 // fleet's endpoint_refresh.
 func (d *Daemon) endpointRefresh() time.Duration {
+	if d.EndpointRefresh > 0 {
+		return d.EndpointRefresh
+	}
 	if d.good == nil || d.good.Fleet.EndpointRefresh <= 0 {
 		return fleet.DefaultEndpointRefresh * time.Second
 	}

@@ -163,3 +163,53 @@ func TestDaemon(t *testing.T) {
 		t.Errorf("last notification %q, want STOPPING", n[len(n)-1])
 	}
 }
+
+// Every endpoint refresh period the daemon looks the DNS endpoints up
+// again and applies only when an address changed.
+func TestEndpointRefresh(t *testing.T) {
+	dir := t.TempDir()
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace(t, filepath.Join(dir, "fleet.hcl"), src)
+	rec := &recorder{}
+	var mu sync.Mutex
+	refreshes, moved := 0, 0
+	d := &Daemon{
+		// h1-1's spokes include s3-1, whose endpoint is a DNS name.
+		Options: pipeline.Options{ConfigDir: dir, Gateway: "h1-1"},
+		Apply:   rec.apply,
+		RefreshEndpoints: func(_ context.Context, res *pipeline.Result) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(apply.Names(res.Plan)) == 0 {
+				t.Error("refreshed a plan without DNS endpoints")
+			}
+			refreshes++
+			if refreshes == 3 {
+				moved++
+				return true // the record changed
+			}
+			return false
+		},
+		Notify: rec, State: rec.state,
+		Reconcile: time.Hour, Health: time.Hour, EndpointRefresh: 20 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	eventually(t, "five refreshes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return refreshes >= 5
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := rec.last()
+	if len(a) != 2 || moved != 1 {
+		t.Errorf("applies %v after %d moved endpoint: want the start's and one for the move", a, moved)
+	}
+}
