@@ -67,8 +67,8 @@ type Daemon struct {
 	// EndpointRefresh, when set, overrides the fleet's endpoint_refresh
 	// (tests).
 	EndpointRefresh time.Duration
-	Health      time.Duration // check period, default 10 s
-	Watchdog    time.Duration // systemd watchdog heartbeat period, 0 = off
+	Health          time.Duration // check period, default 10 s
+	Watchdog        time.Duration // systemd watchdog heartbeat period, 0 = off
 	// StuckAfter: the watchdog is fed, apart from the loop, while the
 	// loop's current work is younger than this (an apply is bounded by
 	// its own timeout, 2 min); a loop stuck longer gets the daemon killed
