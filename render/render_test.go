@@ -202,3 +202,27 @@ func TestNetNSHasNoWireGuardNetdev(t *testing.T) {
 		}
 	}
 }
+
+// In vrf mode networkd reads each tunnel's peer from its .netdev: a peer
+// without endpoint (s2-1, behind NAT) or with a DNS one (s3-1) has no
+// Endpoint= line (WireGuard learns the first, sitevpn resolves and sets
+// the second), an address endpoint has its line.
+func TestVRFNetdevEndpoints(t *testing.T) {
+	hs := hubAndSpoke(t)
+	p := plan.For(hs, hs.Gateway("h1-1"))
+	p.Isolation = fleet.VRF
+	tree, err := render.Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for iface, want := range map[string]string{"wg6": "", "wg7": "", "wg3": "Endpoint=[2001:db8:"} {
+		f := tree.Get(render.NetworkDir + "/50-sitevpn-" + iface + ".netdev")
+		if f == nil {
+			t.Fatalf("no netdev for %s", iface)
+		}
+		got := strings.Contains(string(f.Content), "Endpoint=")
+		if want == "" && got || want != "" && !strings.Contains(string(f.Content), want) {
+			t.Errorf("%s.netdev, want endpoint %q:\n%s", iface, want, f.Content)
+		}
+	}
+}
