@@ -10,7 +10,9 @@ umask 022
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${SITEVPN_LAB_CACHE:-/var/cache/sitevpn-lab}
 suite=bookworm
-packages=systemd,systemd-sysv,dbus,udev,kmod,linux-image-amd64,initramfs-tools,iproute2,wireguard-tools,bird2,iputils-ping,tcpdump,qemu-guest-agent,procps,openssh-server,python3,python3-apt
+# nftables and dnsmasq-base are TestLabHubSpoke's NAT and DNS resolver
+# (dnsmasq-base: the binary, no service).
+packages=systemd,systemd-sysv,dbus,udev,kmod,linux-image-amd64,initramfs-tools,iproute2,wireguard-tools,bird2,iputils-ping,tcpdump,qemu-guest-agent,procps,openssh-server,python3,python3-apt,nftables,dnsmasq-base
 
 log() { printf 'image.sh: %s\n' "$*" >&2; }
 

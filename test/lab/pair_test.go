@@ -35,14 +35,7 @@ func bootPair(t *testing.T, repo string, fleet []byte) (paris, berlin *gateway, 
 	if err := l.Boot(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	err := eachVM([]*VM{gws[0].VM, gws[1].VM}, func(vm *VM) error {
-		if _, err := vm.Sh(ctx, installScript); err != nil {
-			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
-			return fmt.Errorf("%s: %w\njournal:\n%s", vm.Name, err, j.Stdout)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := install(ctx, vmsOf(gws), ""); err != nil {
 		t.Fatalf("installing sitevpn: %v", err)
 	}
 	return gws[0], gws[1], started

@@ -34,9 +34,15 @@ func startPing(ctx context.Context, routers *VM, ns, src, dst string) (*pingStre
 // namespace ns of the routers VM, each once it has 100 replies.
 func startStreams(t *testing.T, tp *topology, ns string, pairs [][2]string) []*pingStream {
 	t.Helper()
+	return startStreamsOn(t, tp.routers, ns, pairs)
+}
+
+// startStreamsOn is startStreams in namespace ns of vm.
+func startStreamsOn(t *testing.T, vm *VM, ns string, pairs [][2]string) []*pingStream {
+	t.Helper()
 	var streams []*pingStream
 	for _, pair := range pairs {
-		p, err := startPing(t.Context(), tp.routers, ns, pair[0], pair[1])
+		p, err := startPing(t.Context(), vm, ns, pair[0], pair[1])
 		if err != nil {
 			t.Fatal(err)
 		}

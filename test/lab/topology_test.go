@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,8 +50,11 @@ type topology struct {
 	bootedAt time.Time
 }
 
-func (tp *topology) gw(name string) *gateway {
-	for _, g := range tp.gws {
+func (tp *topology) gw(name string) *gateway { return gatewayNamed(tp.gws, name) }
+
+// gatewayNamed is the gateway of gws named name.
+func gatewayNamed(gws []*gateway, name string) *gateway {
+	for _, g := range gws {
 		if g.Name == name {
 			return g
 		}
@@ -89,18 +93,7 @@ func TestLabTopology(t *testing.T) {
 	tp := bootTopology(t)
 	ctx := t.Context()
 	figures := map[string]string{}
-	defer func() {
-		keys := make([]string, 0, len(figures))
-		for k := range figures {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		var b strings.Builder
-		for _, k := range keys {
-			fmt.Fprintf(&b, "  %-52s %s\n", k, figures[k])
-		}
-		t.Logf("FIGURES (total %s):\n%s", since(start), b.String())
-	}()
+	defer logFigures(t, "FIGURES", start, figures)
 
 	three := tp.sites(3)
 	if err := waitHealthy(ctx, three, 4, 6*time.Minute); err != nil {
@@ -225,15 +218,7 @@ func bootTopology(t *testing.T) *topology {
 		t.Fatalf("setting up the site routers: %v\n%s", err, routers.ConsoleTail(30))
 	}
 	// On every gateway, what a user does.
-	err = eachVM(vmsOf(tp.gws), func(vm *VM) error {
-		_, err := vm.Sh(ctx, installScript)
-		if err != nil {
-			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
-			return fmt.Errorf("%w\njournal:\n%s", err, j.Stdout)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := install(ctx, vmsOf(tp.gws), ""); err != nil {
 		t.Fatalf("installing sitevpn: %v", err)
 	}
 	t.Logf("sitevpn installed and started on the 8 gateways %s after qemu start", since(tp.bootedAt))
@@ -255,6 +240,18 @@ install -m 0600 /root/stage/private.key /etc/sitevpn/private.key
 dpkg -i /root/stage/sitevpn.deb >/root/dpkg.log 2>&1 || { cat /root/dpkg.log; exit 1; }
 install -m 0644 /root/stage/*.hcl /etc/sitevpn/
 ` + startScript
+
+// install runs script then installScript on every VM of vms at once; a
+// failure carries the daemon's journal.
+func install(ctx context.Context, vms []*VM, script string) error {
+	return eachVM(vms, func(vm *VM) error {
+		if _, err := vm.Sh(ctx, script+installScript); err != nil {
+			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
+			return fmt.Errorf("%s: %w\njournal:\n%s", vm.Name, err, j.Stdout)
+		}
+		return nil
+	})
+}
 
 // startScript is installScript's last line.
 const startScript = "systemctl start sitevpn 2>&1\n"
@@ -571,6 +568,16 @@ func articleOutputs(t *testing.T, g *gateway) {
 		t.Fatal(err)
 	}
 	t.Logf("%s, as in the article:\n%s", g.Name, res.Stdout)
+}
+
+// logFigures logs a test's figures in the order of their names, with the
+// time since start.
+func logFigures(t *testing.T, title string, start time.Time, figures map[string]string) {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(figures)) {
+		fmt.Fprintf(&b, "  %-52s %s\n", k, figures[k])
+	}
+	t.Logf("%s (total %s):\n%s", title, since(start), b.String())
 }
 
 func must(t *testing.T, err error) {
