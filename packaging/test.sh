@@ -112,6 +112,16 @@ for g in v1-1 v1-2 v2-1 v2-2 v3-1 v3-2; do
 	"$tmp/sitevpn" --config ../../examples/article --gateway "$g" render --out "$tmp/b/$g" >/dev/null
 	if diff -r "$tmp/a/$g" "$tmp/b/$g" >/dev/null; then echo "ok $g: templated fleet renders as examples/article"; else bad "$g: templated fleet renders differently"; diff -r "$tmp/a/$g" "$tmp/b/$g" | head -20; fi
 done
+# The hub-and-spoke example as an inventory: topology, hubs, a gateway
+# without endpoint and a DNS endpoint through the template.
+mkdir -p "$tmp/hs"
+ansible-playbook -i test/hub-and-spoke.yml test/render.yml \
+	-e out="$tmp/hs" -e sitevpn="$tmp/sitevpn" >"$tmp/ansible-hs.log" 2>&1 || { cat "$tmp/ansible-hs.log"; bad "rendering the template (hub-and-spoke)"; }
+for g in h1-1 h1-2 h2-1 h2-2 s1-1 s2-1 s3-1 s4-1; do
+	"$tmp/sitevpn" --config "$tmp/hs" --gateway "$g" render --out "$tmp/hs-a/$g" >/dev/null
+	"$tmp/sitevpn" --config ../../examples/hub-and-spoke --gateway "$g" render --out "$tmp/hs-b/$g" >/dev/null
+	if diff -r "$tmp/hs-a/$g" "$tmp/hs-b/$g" >/dev/null; then echo "ok $g: templated fleet renders as examples/hub-and-spoke"; else bad "$g: templated hub-and-spoke fleet renders differently"; diff -r "$tmp/hs-a/$g" "$tmp/hs-b/$g" | head -20; fi
+done
 cd "$top"
 
 echo
