@@ -277,13 +277,17 @@ func TestIntegrationBIRD(t *testing.T) {
 			}
 			return nil
 		})
-		d, err := detailOf(ctx, a, "wg2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.State != "down" || d.BGP.State != "Down" || d.Channels[0].State != "DOWN" {
-			t.Errorf("wg2 after disable: %+v, BGP %+v, channels %+v", d.Protocol, d.BGP, d.Channels)
-		}
+		// A flushes its routes before its protocol reads "down": wait.
+		waitFor(ctx, t, "A's wg2 down", func() error {
+			d, err := detailOf(ctx, a, "wg2")
+			if err != nil {
+				return err
+			}
+			if d.State != "down" || d.BGP.State != "Down" || d.Channels[0].State != "DOWN" {
+				return fmt.Errorf("wg2 after disable: %+v, BGP %+v, channels %+v", d.Protocol, d.BGP, d.Channels)
+			}
+			return nil
+		})
 		lab.record(ctx, t, "a", "show-protocols-all-disabled", "show protocols all 'wg2'")
 		lab.record(ctx, t, "b", "show-protocols-all-peer-down", "show protocols all 'wg1'")
 
