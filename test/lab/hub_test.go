@@ -181,7 +181,8 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 	// (a probation line may follow "no changes"). Then what does not
 	// depend on sitevpn's engine but on the fleet's size, timed alone in
 	// the guest: `sitevpn render` (load, validate, plan, render the whole
-	// fleet, as every edit does) and BIRD parsing its configuration
+	// fleet, as every edit does), `sitevpn plan` (that, then what an apply
+	// reads: files, units, every tunnel) and BIRD parsing its configuration
 	// (`configure check`: an apply that changes BIRD has it parsed twice,
 	// the candidate checked, then configured).
 	for _, g := range gws {
@@ -189,6 +190,7 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 		for _, m := range []struct{ what, script string }{
 			{"no-op `sitevpn apply` through the daemon", "sitevpn apply </dev/null >/tmp/hub-apply 2>&1; head -n1 /tmp/hub-apply | grep -qx 'no changes'"},
 			{"`sitevpn render` of its fleet", "sitevpn render --out /tmp/hub-render >/dev/null"},
+			{"`sitevpn plan` (render, then files, units and every tunnel read)", "sitevpn plan >/dev/null"},
 			{"BIRD parses its configuration (`birdc configure check`)", birdc + " configure check | grep -q 'Configuration OK'"},
 		} {
 			s, err := timedRuns(ctx, g.VM, m.script, 3)
