@@ -183,9 +183,10 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 	// depend on sitevpn's engine but on the fleet's size, timed alone in
 	// the guest: `sitevpn render` (load, validate, plan, render the whole
 	// fleet, as every edit does), `sitevpn plan` (that, then what an apply
-	// reads: files, units, every tunnel) and BIRD parsing its configuration
+	// reads: files, units, every tunnel), BIRD parsing its configuration
 	// (`configure check`: an apply that changes BIRD has it parsed twice,
-	// the candidate checked, then configured).
+	// the candidate checked, then configured) and `wg show all dump` (one
+	// request per device, as sitevpn's health checks and repairs read them).
 	for _, g := range gws {
 		n := tunnelsOf(g, berlin, hub)
 		for _, m := range []struct{ what, script string }{
@@ -193,6 +194,7 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 			{"`sitevpn render` of its fleet", "sitevpn render --out /tmp/hub-render >/dev/null"},
 			{"`sitevpn plan` (render, then files, units and every tunnel read)", "sitevpn plan >/dev/null"},
 			{"BIRD parses its configuration (`birdc configure check`)", birdc + " configure check | grep -q 'Configuration OK'"},
+			{"every WireGuard device read (`wg show all dump`, as a health check does)", "ip netns exec private wg show all dump >/dev/null"},
 		} {
 			s, err := timedRuns(ctx, g.VM, m.script, 3)
 			if err != nil {
