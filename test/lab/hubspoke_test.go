@@ -436,6 +436,15 @@ func (hs *hubSpoke) scenarioDNS(t *testing.T, figures map[string]string) {
 		if err != nil {
 			return err
 		}
+		// That apply was the refresh's, not a repair's (which applies
+		// what a refresh found).
+		res, err := vm.Sh(ctx, fmt.Sprintf(`journalctl -u sitevpn -o short-unix --no-pager --since @%d | awk -v t=%.6f '$1 >= t && / msg=applied .* took=/ {print; exit}'`, int64(at[vm.Name]), at[vm.Name]))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(res.Stdout, `why="a DNS endpoint has a new address"`) {
+			return fmt.Errorf("%s: the first apply after the record changed is not the DNS refresh's: %s", vm.Name, res.Stdout)
+		}
 		ep, err := endpointOf(ctx, vm, hsBerlinWG, hsBerlinNew, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("%w\n(the apply after the change was logged %s after it)", err, took)
