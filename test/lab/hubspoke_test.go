@@ -98,9 +98,8 @@ const (
 	hsNATOld     = "192.0.2.100"
 	hsNATNew     = "192.0.2.101"
 	hsRefresh    = 10 * time.Second // hubspoke.hcl's endpoint_refresh
-	hsPortBase   = 5800
-	hsBerlinWG   = "wg3" // the hubs' tunnel to v2-1
-	hsTokyoWG    = "wg5" // the hubs' tunnel to v3-1
+	hsBerlinWG   = "wg3"            // the hubs' tunnel to v2-1
+	hsTokyoWG    = "wg5"            // the hubs' tunnel to v3-1
 	hsNATRuleset = `table ip lab_nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
