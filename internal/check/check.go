@@ -68,6 +68,10 @@ type Report struct {
 	// Warnings of the configuration in force: risky settings, valid; they
 	// do not make the gateway unhealthy.
 	Warnings []string `json:"warnings,omitempty"`
+	// Endpoints are the DNS endpoints whose last lookup failed (the
+	// tunnel keeps its last address; its own check says whether that
+	// still works): warnings too.
+	Endpoints []string `json:"endpoint_problems,omitempty"`
 	// Adjacencies are the OSPF neighbors of the LANs with ospf = true.
 	Adjacencies []Adjacency `json:"ospf_adjacencies,omitempty"`
 	// DrainedSince: drained for maintenance (sitevpn drain) since then.

@@ -57,6 +57,9 @@ func (rep Report) WriteText(w io.Writer) {
 	for _, p := range rep.Warnings {
 		fmt.Fprintln(w, "warning:", p)
 	}
+	for _, p := range rep.Endpoints {
+		fmt.Fprintln(w, "warning:", p)
+	}
 	verdict := "healthy"
 	if !rep.Healthy {
 		verdict = "NOT healthy"

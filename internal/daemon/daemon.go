@@ -436,8 +436,8 @@ func (s State) Report() check.Report {
 		h.Problems = append(h.Problems, "last apply failed: "+s.ApplyError)
 		h.Healthy = false
 	}
-	if s.Warnings != "" {
-		h.Warnings = append(check.WarningLines(s.Warnings), h.Warnings...)
+	if s.Warnings != "" && len(h.Warnings) == 0 {
+		h.Warnings = check.WarningLines(s.Warnings)
 	}
 	h.DrainedSince = s.DrainedSince
 	if c := s.Configuration; c != nil {
@@ -463,6 +463,8 @@ func (s State) Merge(live check.Report, now time.Time) check.Report {
 		live.Healthy = false
 		return live
 	}
+	// Only the daemon resolves the DNS endpoints: its findings stay.
+	live.Endpoints = s.Health.Endpoints
 	s.Health = live
 	return s.Report()
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
@@ -18,6 +19,12 @@ import (
 // state, control socket and drain record there, systemd notified, SIGHUP
 // a reload, SIGTERM and SIGINT the end. metrics, when set, pins the
 // metrics address ("off" disables); else the fleet's is followed.
+
+// PeersEvery is how often the daemon's checks read the WireGuard device of
+// a tunnel known to work (see gateway.ReadPeersEvery); the others are read
+// at every check.
+const PeersEvery = 30 * time.Second
+
 func Main(ctx context.Context, root string, o pipeline.Options, metrics string, log *slog.Logger) error {
 	if metrics != "" {
 		var err error
@@ -29,6 +36,7 @@ func Main(ctx context.Context, root string, o pipeline.Options, metrics string, 
 	defer stop()
 	gw := gateway.Open(root, log)
 	defer gw.Close()
+	gw.ReadPeersEvery(PeersEvery)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

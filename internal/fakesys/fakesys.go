@@ -48,6 +48,8 @@ type System struct {
 	Builds []Build
 	// Handshakes are the peers' last handshakes Peers reports, by tunnel.
 	Handshakes map[string]time.Time
+	// PeerReads are the names each call of Peers asked for.
+	PeerReads [][]string
 }
 
 // Build is one kernel NewKernel made.
@@ -76,6 +78,7 @@ func (s *System) Close() error { return nil }
 // Peers reports each named tunnel that exists with a peer, and its
 // handshake from Handshakes.
 func (s *System) Peers(_ context.Context, names []string) (map[string]kernel.PeerStats, error) {
+	s.PeerReads = append(s.PeerReads, slices.Clone(names))
 	out := map[string]kernel.PeerStats{}
 	for _, n := range names {
 		if t, ok := s.Tunnels[n]; ok && len(t.Peers) > 0 {

@@ -75,6 +75,12 @@ type Gateway struct {
 	// applies: one looked up once is changed only by RefreshEndpoints.
 	endpoints *apply.Endpoints
 
+	// the last reading of the WireGuard peers (see ReadPeersEvery)
+	peersEvery  time.Duration
+	peersAt     time.Time
+	peersKernel Kernel
+	peerCache   map[string]kernel.PeerStats
+
 	// the last detailed read of BIRD's sessions, merged into light ones
 	details       map[string]check.Session
 	detailsAt     time.Time

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/fakesys"
 	"github.com/sitevpn/sitevpn/internal/identity"
+	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/testfleet"
@@ -171,4 +173,58 @@ func TestCheckReadsAdjacencies(t *testing.T) {
 	if !strings.Contains(b.String(), "LAN   OSPF   NEIGHBOR  STATE\neth1  -      -         none\neth2  ospf4  10.0.1.1  Full/DR\n") {
 		t.Errorf("status text:\n%s", b.String())
 	}
+}
+
+// With ReadPeersEvery, a check reads the WireGuard device of a tunnel
+// that works (Established, fresh handshake) only every period; a tunnel
+// that does not, or whose session went down, at every check.
+func TestHealthReadsWorkingPeersSeldom(t *testing.T) {
+	sys := fakesys.New(t.TempDir(), wgtypes.Key{}, "eth1", "eth2")
+	sessions := map[string]check.Session{
+		"wg3": {Present: true, State: "Established"}, "wg4": {Present: true, State: "Active"},
+		"wg5": {Present: true, State: "Established"}, "wg6": {Present: true, State: "Established"},
+	}
+	gw := New(sys.Root, Parts{
+		Units: func(context.Context) (apply.Units, error) { return sys, nil },
+		Bird:  sys,
+		Sessions: func(context.Context, string, bool) (map[string]check.Session, error) {
+			out := map[string]check.Session{}
+			for k, v := range sessions {
+				out[k] = v
+			}
+			return out, nil
+		},
+		NewKernel: func(ns string, k wgtypes.Key, netns bool) (Kernel, error) { return sys.NewKernel(ns, k, netns) },
+	}, nil)
+	defer gw.Close()
+	sys.Handshakes = map[string]time.Time{"wg3": time.Now(), "wg5": time.Now()} // wg6: none yet
+	for _, n := range []string{"wg3", "wg4", "wg5", "wg6"} {
+		sys.Tunnels[n] = &kernel.Tunnel{Peers: []kernel.Peer{{}}}
+	}
+	gw.ReadPeersEvery(time.Hour)
+	res := result(t, wgtypes.Key{}, same)
+	read := func(want ...string) check.Report {
+		t.Helper()
+		sys.PeerReads = nil
+		rep := gw.Check(context.Background(), res)
+		if len(sys.PeerReads) != 1 || !slices.Equal(sys.PeerReads[0], want) {
+			t.Fatalf("read %v, want %v", sys.PeerReads, want)
+		}
+		return rep
+	}
+	read("wg3", "wg4", "wg5", "wg6") // the first reads every tunnel
+	rep := read("wg4", "wg6")        // Active, and Established without a handshake
+	if !rep.Tunnels[0].Up || !rep.Tunnels[2].Up || rep.Tunnels[1].Up {
+		t.Errorf("from the last reading: %+v", rep.Tunnels)
+	}
+	sessions["wg5"] = check.Session{Present: true, State: "Idle"}
+	delete(sys.Tunnels, "wg5") // its device is gone too
+	rep = read("wg4", "wg5", "wg6")
+	if rep.Tunnels[2].Up || rep.Tunnels[2].Problem != "no WireGuard device" {
+		t.Errorf("wg5 after its device went: %+v", rep.Tunnels[2])
+	}
+
+	gw.ReadPeersEvery(0) // the default: every tunnel at every check
+	read("wg3", "wg4", "wg5", "wg6")
+	read("wg3", "wg4", "wg5", "wg6")
 }
