@@ -137,4 +137,4 @@ lab-package:
 # (see there); test/lab/README.md has the figures per test.
 .PHONY: lab
 lab:
-	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabIntegration)$$' -v -timeout 50m ./test/lab/ ./internal/link/
+	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabSmoke|TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabHubSpoke|TestLabIntegration)$$' -v -timeout 55m ./test/lab/ ./internal/link/
