@@ -131,7 +131,9 @@ lab-package:
 # TestLabSmoke (the harness), TestLabKill (SIGKILL mid-apply, then
 # convergence), TestLabTopology (the article's topology end to end: checks
 # and scenarios with their figures), TestLabVRF (vrf mode on real
-# networkd), TestLabLatency (HCL edit to applied, on two gateways),
+# networkd, and IPv4 over the IPv6 transit), TestLabLatency (HCL edit to
+# applied on two gateways, and the 304-tunnel hub scenario),
+# TestLabHubSpoke (hub-and-spoke, a spoke behind NAT, a DNS endpoint),
 # TestLabIntegration (internal/link's tests on a kernel with WireGuard).
 # One package at a time: each boots its VMs. Most of `make check`'s time
 # (see there); test/lab/README.md has the figures per test.
