@@ -80,6 +80,9 @@ type Gateway struct {
 	peersAt     time.Time
 	peersKernel Kernel
 	peerCache   map[string]kernel.PeerStats
+	// peerEstablished: whether each tunnel's session was Established at
+	// its last reading
+	peerEstablished map[string]bool
 
 	// the last detailed read of BIRD's sessions, merged into light ones
 	details       map[string]check.Session

@@ -175,9 +175,10 @@ func TestCheckReadsAdjacencies(t *testing.T) {
 	}
 }
 
-// With ReadPeersEvery, a check reads the WireGuard device of a tunnel
-// that works (Established, fresh handshake) only every period; a tunnel
-// that does not, or whose session went down, at every check.
+// With ReadPeersEvery, a check reads every WireGuard device only every
+// period, and in between the tunnels whose session came up or went down
+// since their last reading, or that are Established without a fresh
+// handshake.
 func TestHealthReadsWorkingPeersSeldom(t *testing.T) {
 	sys := fakesys.New(t.TempDir(), wgtypes.Key{}, "eth1", "eth2")
 	sessions := map[string]check.Session{
@@ -213,16 +214,23 @@ func TestHealthReadsWorkingPeersSeldom(t *testing.T) {
 		return rep
 	}
 	read("wg3", "wg4", "wg5", "wg6") // the first reads every tunnel
-	rep := read("wg4", "wg6")        // Active, and Established without a handshake
-	if !rep.Tunnels[0].Up || !rep.Tunnels[2].Up || rep.Tunnels[1].Up {
+	rep := read("wg6")               // Established without a handshake; wg4 still down
+	if !rep.Tunnels[0].Up || !rep.Tunnels[2].Up || rep.Tunnels[1].Up || rep.Tunnels[1].Problem != "no handshake yet" {
 		t.Errorf("from the last reading: %+v", rep.Tunnels)
 	}
 	sessions["wg5"] = check.Session{Present: true, State: "Idle"}
 	delete(sys.Tunnels, "wg5") // its device is gone too
-	rep = read("wg4", "wg5", "wg6")
+	rep = read("wg5", "wg6")   // wg5 went down
 	if rep.Tunnels[2].Up || rep.Tunnels[2].Problem != "no WireGuard device" {
 		t.Errorf("wg5 after its device went: %+v", rep.Tunnels[2])
 	}
+	read("wg6")
+	sys.Handshakes["wg4"] = time.Now()
+	sessions["wg4"] = check.Session{Present: true, State: "Established"}
+	if rep = read("wg4", "wg6"); !rep.Tunnels[1].Up { // wg4 came up
+		t.Errorf("wg4 once up: %+v", rep.Tunnels[1])
+	}
+	read("wg6")
 
 	gw.ReadPeersEvery(0) // the default: every tunnel at every check
 	read("wg3", "wg4", "wg5", "wg6")

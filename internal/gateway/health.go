@@ -43,15 +43,17 @@ func (g *Gateway) Check(ctx context.Context, res *pipeline.Result) check.Report 
 	return rep
 }
 
-// ReadPeersEvery makes Check read the WireGuard device of a tunnel whose
-// BGP session is Established, with a fresh handshake at the last reading,
-// only every d (0: every check, the default). Such a tunnel is known to
-// work: its BGP keepalives cross it, and BFD or the hold time would take
-// the session down within seconds if it stopped. Every other tunnel is
-// read at every check. WireGuard offers no read of all devices at once: a
-// gateway with 1,000 tunnels pays 1,000 requests per reading, which the
-// daemon's check every 10 s made most of its idle CPU (issue 13). The
-// transfer counters of such tunnels are then at most d old.
+// ReadPeersEvery makes Check read every tunnel's WireGuard device only
+// every d (0: at every check, the default), and in between only the
+// tunnels whose BGP session came up or went down since their last reading,
+// or that are Established without a fresh handshake in it. A tunnel that
+// works needs no reading to be known to work: its BGP keepalives cross it,
+// and BFD or the hold time takes the session down within seconds if it
+// stops, which triggers a reading; a tunnel that is down stays down until
+// its session comes up, which does too. WireGuard offers no read of all
+// devices at once: a gateway with 1,000 tunnels pays 1,000 requests per
+// reading, which the daemon's check every 10 s made most of its idle CPU
+// (issue 13). Handshake ages and transfer counters are then up to d old.
 func (g *Gateway) ReadPeersEvery(d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -67,18 +69,27 @@ func (g *Gateway) peers(ctx context.Context, k Kernel, res *pipeline.Result, ses
 	// judged: WireGuard renews it every 2 minutes while traffic flows.
 	fresh := max(check.HandshakeTimeout-g.peersEvery, check.HandshakeTimeout/2)
 	names := make([]string, 0, len(res.Plan.Tunnels))
+	established := make(map[string]bool, len(res.Plan.Tunnels))
 	for _, t := range res.Plan.Tunnels {
-		last, ok := g.peerCache[t.Interface]
-		working := ok && sessions[t.Interface].State == "Established" && !last.LastHandshake.IsZero() &&
-			now.Sub(last.LastHandshake) < fresh
-		if all || !working {
+		est := sessions[t.Interface].State == "Established"
+		established[t.Interface] = est
+		last := g.peerCache[t.Interface]
+		was, known := g.peerEstablished[t.Interface]
+		same := known && was == est && (!est || !last.LastHandshake.IsZero() && now.Sub(last.LastHandshake) < fresh)
+		if all || !same {
 			names = append(names, t.Interface)
 		}
 	}
 	read, err := k.Peers(ctx, names)
 	if err != nil {
-		g.peerCache, g.peersKernel = nil, nil
+		g.peerCache, g.peerEstablished, g.peersKernel = nil, nil, nil
 		return read, err
+	}
+	if all || g.peerEstablished == nil {
+		g.peerEstablished = map[string]bool{}
+	}
+	for _, n := range names {
+		g.peerEstablished[n] = established[n]
 	}
 	out := make(map[string]kernel.PeerStats, len(res.Plan.Tunnels))
 	for _, t := range res.Plan.Tunnels {
