@@ -382,8 +382,8 @@ func (d *Daemon) endpointRefresh() time.Duration {
 // refreshEndpoints looks the DNS endpoints up again and applies when one
 // moved: the peer's endpoint changes in place, nothing else is touched.
 func (d *Daemon) refreshEndpoints(ctx context.Context) {
-	if d.good == nil || d.RefreshEndpoints == nil || len(apply.Names(d.good.Plan)) == 0 {
-		return
+	if d.good == nil || d.RefreshEndpoints == nil {
+		return // a plan without DNS endpoints costs a refresh nothing
 	}
 	if d.RefreshEndpoints(ctx, d.good) {
 		d.apply(ctx, "a DNS endpoint has a new address")
