@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/kernel"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/render"
@@ -63,6 +65,13 @@ type Engine struct {
 	// Endpoints resolves the peers' DNS endpoints and keeps their
 	// addresses across applies; nil: a new one on net.DefaultResolver.
 	Endpoints *Endpoints
+	// Settled, when set, is what the kernel is known to hold: an apply
+	// reads only the tunnels that may differ (see Settled), and records
+	// what it left. Nil: every apply reads every tunnel.
+	Settled *Settled
+	// Full makes an apply read every tunnel even with Settled (the
+	// periodic repair), and start Settled anew from what it found.
+	Full bool
 
 	// crash, in tests, is called at every step boundary; an error stops the
 	// apply there as a kill would, without any rollback.
@@ -100,7 +109,7 @@ func (e *Engine) Plan(ctx context.Context, g *plan.Gateway, tree render.Tree) ([
 		return nil, err
 	}
 	acts := Diff(tree, have)
-	links, retire, err := e.linkActions(ctx, g, have.Previous)
+	links, retire, _, err := e.linkActions(ctx, g, have.Previous)
 	if err != nil {
 		return nil, err
 	}
@@ -146,17 +155,50 @@ func (e *Engine) have(ctx context.Context, g *plan.Gateway, tree render.Tree) (H
 	return have, nil
 }
 
-func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway, previous []string) (links, retire []Action, err error) {
+// linkActions observes the kernel and lists the link actions; settle,
+// called once they are all done, records in e.Settled what the kernel
+// then holds.
+func (e *Engine) linkActions(ctx context.Context, g *plan.Gateway, previous []string) (links, retire []Action, settle func(), err error) {
 	if e.Endpoints == nil {
 		e.Endpoints = NewEndpoints(net.DefaultResolver)
 	}
 	g = e.Endpoints.Resolve(ctx, g)
-	ks, err := e.Kernel.Observe(ctx, QueryFor(g, previous))
-	if err != nil {
-		return nil, nil, fmt.Errorf("apply: observing links: %w", err)
+	q := QueryFor(g, previous)
+	read := g
+	var r reading
+	if e.Settled != nil {
+		read, q, r = e.Settled.narrow(g, q, e.Full)
 	}
-	links, retire = LinkDiff(g, ks, e.PublicKey)
-	return links, retire, nil
+	ks, err := e.Kernel.Observe(ctx, q)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("apply: observing links: %w", err)
+	}
+	links, retire = LinkDiff(read, ks, e.PublicKey)
+	settle = func() {
+		if e.Settled != nil {
+			r.settle(settledOf(g, read, ks))
+		}
+	}
+	return links, retire, settle, nil
+}
+
+// settledOf is what an apply of g that read read and found ks leaves in
+// the kernel: g, but in vrf mode without the tunnels it read and did not
+// find. There networkd creates them after its reload; their creation is
+// an event, but a failed one is none.
+func settledOf(g, read *plan.Gateway, ks kernel.State) *plan.Gateway {
+	if g.Isolation == fleet.NetNS {
+		return g
+	}
+	missing := map[string]bool{}
+	for _, t := range read.Tunnels {
+		if _, ok := ks.Tunnels[t.Interface]; !ok {
+			missing[t.Interface] = true
+		}
+	}
+	out := *g
+	out.Tunnels = slices.DeleteFunc(slices.Clone(g.Tunnels), func(t plan.Tunnel) bool { return missing[t.Interface] })
+	return &out
 }
 
 // previousTunnels lists the tunnels of the table on disk, as have read it

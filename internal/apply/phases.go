@@ -68,11 +68,12 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 		}
 	}
 	var retire []Action
+	settle := func() {}
 	for _, p := range phases {
 		list := p.of(acts)
 		switch p.name {
 		case "links":
-			if list, retire, err = e.linkActions(ctx, g, have.Previous); err != nil {
+			if list, retire, settle, err = e.linkActions(ctx, g, have.Previous); err != nil {
 				return rep, r.fail(ctx, p.name, Action{Kind: "observe", Target: "links"}, err)
 			}
 		case "retire":
@@ -87,6 +88,7 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 	if err := r.tx.commit(tree, len(acts) > 0); err != nil {
 		return rep, err
 	}
+	settle()
 	return rep, e.step("done")
 }
 

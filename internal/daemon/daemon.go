@@ -38,8 +38,17 @@ type Notifier interface {
 // Daemon is one running sitevpn.
 type Daemon struct {
 	Options pipeline.Options
-	// Apply performs an apply of a pipeline result.
+	// Apply performs an apply of a pipeline result, reading everything.
 	Apply func(context.Context, *pipeline.Result) (apply.Report, error)
+	// ApplyChanged, when set, is Apply reading only what may differ
+	// since the last apply (gateway.ApplyChanged): for a changed
+	// configuration, a DNS endpoint moved, and KernelChanged.
+	ApplyChanged func(context.Context, *pipeline.Result) (apply.Report, error)
+	// KernelChanged, when set, receives when the kernel changed a link
+	// (gateway.KernelChanged): after KernelDebounce, an ApplyChanged
+	// puts it back if it is not as the plan wants it.
+	KernelChanged  <-chan struct{}
+	KernelDebounce time.Duration // default 500 ms
 	// Check measures the health of the applied gateway.
 	Check func(context.Context, *pipeline.Result) check.Report
 	// RefreshEndpoints, when set, looks the peers' DNS endpoints up again
@@ -63,7 +72,10 @@ type Daemon struct {
 	// MaxDebounce bounds the wait from the first change of a burst: files
 	// rewritten without pause still get applied. Default 2 s.
 	MaxDebounce time.Duration
-	Reconcile   time.Duration // drift repair period, default 30 s
+	// Reconcile is the period of the full repair, which reads every
+	// tunnel, file and unit; default 30 s (Main: RepairEvery, since the
+	// kernel's events bring what changes in links at once).
+	Reconcile time.Duration
 	// EndpointRefresh, when set, overrides the fleet's endpoint_refresh
 	// (tests).
 	EndpointRefresh time.Duration
@@ -86,7 +98,10 @@ type Daemon struct {
 	// Clock tells the time of probations (default time.Now).
 	Clock func() time.Time
 
-	good    *pipeline.Result // the configuration in force
+	good *pipeline.Result // the configuration in force
+	// changed: the applies of the loop's current work read only what
+	// may differ (ApplyChanged)
+	changed bool
 	current State
 	busy    atomic.Int64 // unix nanoseconds the loop's current work began; 0 idle
 	checked time.Time    // of the last health reading
@@ -134,6 +149,9 @@ func (d *Daemon) defaults() {
 	}
 	if d.Health == 0 {
 		d.Health = 10 * time.Second
+	}
+	if d.KernelDebounce == 0 {
+		d.KernelDebounce = 500 * time.Millisecond
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -188,6 +206,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer health.Stop()
 	refresh := time.NewTimer(d.endpointRefresh())
 	defer refresh.Stop()
+	// A link changed: bursts (an apply's own, a namespace going) are
+	// taken as one.
+	kernel := time.NewTimer(time.Hour)
+	kernel.Stop()
+	kernelPending := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -209,7 +232,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			changed() // events may be lost: look again
 		case <-debounce.C:
 			pending = time.Time{}
-			d.work(func() { d.load(ctx, "configuration changed"); d.check(ctx) })
+			d.workChanged(func() { d.load(ctx, "configuration changed"); d.check(ctx) })
+		case <-d.KernelChanged:
+			if !kernelPending {
+				kernelPending = true
+				kernel.Reset(d.KernelDebounce)
+			}
+		case <-kernel.C:
+			kernelPending = false
+			d.workChanged(func() { d.apply(ctx, "a link changed") })
 		case <-d.Reload:
 			d.work(func() { d.load(ctx, "SIGHUP"); d.check(ctx) })
 		case <-reconcile.C:
@@ -217,7 +248,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-health.C:
 			d.work(func() { d.check(ctx) })
 		case <-refresh.C:
-			d.work(func() { d.refreshEndpoints(ctx) })
+			d.workChanged(func() { d.refreshEndpoints(ctx) })
 			refresh.Reset(d.endpointRefresh())
 		case r := <-d.requests:
 			d.work(func() { r.reply <- d.handle(ctx, r.req) })
@@ -230,6 +261,14 @@ func (d *Daemon) work(f func()) {
 	d.busy.Store(time.Now().UnixNano())
 	defer d.busy.Store(0)
 	f()
+}
+
+// workChanged is work whose applies read only what may differ since the
+// last apply.
+func (d *Daemon) workChanged(f func()) {
+	d.changed = true
+	defer func() { d.changed = false }()
+	d.work(f)
 }
 
 // startWatchdog feeds the watchdog until the returned function is called
@@ -344,7 +383,11 @@ func (d *Daemon) apply(ctx context.Context, why string) (apply.Report, error) {
 		return apply.Report{}, errors.New("no valid configuration yet")
 	}
 	start := time.Now()
-	rep, err := d.Apply(ctx, d.good)
+	do := d.Apply
+	if d.changed && d.ApplyChanged != nil {
+		do = d.ApplyChanged
+	}
+	rep, err := do(ctx, d.good)
 	d.current.Applies++
 	d.current.LastApply = start
 	if err != nil {

@@ -84,17 +84,25 @@ func replace(t *testing.T, path string, content []byte) {
 	}
 }
 
-func TestDaemon(t *testing.T) {
-	dir := t.TempDir()
+// exampleDir is a configuration directory with the example fleet and
+// v1-1's key; sydney is the lab's fourth site, to add.
+func exampleDir(t *testing.T) (dir string, sydney []byte) {
+	t.Helper()
+	dir = t.TempDir()
 	src, _ := testfleet.ExampleSource()
 	key, _ := os.ReadFile(filepath.Join(testfleet.ExampleDir(), "lab-keys", "v1-1.key"))
-	sydney, _ := os.ReadFile(filepath.Join(testfleet.ExampleDir(), "lab-keys", "sydney.hcl"))
+	sydney, _ = os.ReadFile(filepath.Join(testfleet.ExampleDir(), "lab-keys", "sydney.hcl"))
 	if err := os.WriteFile(filepath.Join(dir, "fleet.hcl"), src, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "private.key"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return dir, sydney
+}
+
+func TestDaemon(t *testing.T) {
+	dir, sydney := exampleDir(t)
 	rec := &recorder{}
 	reload := make(chan struct{})
 	d := &Daemon{

@@ -50,6 +50,11 @@ type System struct {
 	Handshakes map[string]time.Time
 	// PeerReads are the names each call of Peers asked for.
 	PeerReads [][]string
+	// Watcher is what the last Watch was given: Change tells it, as
+	// Linux's events would, of every change to a link (not of a device's
+	// peers or port, which send no event); a test tells it of changes by
+	// hand.
+	Watcher *kernel.Changes
 }
 
 // Build is one kernel NewKernel made.
@@ -74,6 +79,12 @@ func (s *System) NewKernel(namespace string, private wgtypes.Key, netns bool) (*
 
 // Close is the kernel's: the fake keeps its state.
 func (s *System) Close() error { return nil }
+
+// Watch keeps c as Watcher (the fake has no goroutine to stop).
+func (s *System) Watch(_ context.Context, c kernel.Changes) { s.Watcher = &c }
+
+// evented: the changes Linux sends a link event for.
+var evented = []kernel.Op{kernel.CreateTunnel, kernel.DeleteTunnel, kernel.SetMTU, kernel.AddAddress, kernel.DelAddress, kernel.MoveLAN, kernel.SetUp}
 
 // Peers reports each named tunnel that exists with a peer, and its
 // handshake from Handshakes.
@@ -242,8 +253,9 @@ func keys[V any](m map[string]V) []string {
 // Kernel.
 
 // Observe answers q as Linux and package link do: every tunnel of the
-// private namespace (queried or not), a tunnel in the main namespace only
-// when q names it, and only the LANs q names.
+// private namespace (queried or not; only the queried ones with q.Only),
+// a tunnel in the main namespace only when q names it, and only the LANs
+// q names.
 func (s *System) Observe(_ context.Context, q kernel.Query) (kernel.State, error) {
 	s.Queries = append(s.Queries, q)
 	if n := len(s.Builds); n > 0 && s.Builds[n-1].NetNS && q.Namespace != s.Builds[n-1].Namespace {
@@ -251,7 +263,7 @@ func (s *System) Observe(_ context.Context, q kernel.Query) (kernel.State, error
 	}
 	ks := kernel.State{NamespaceExists: s.NS, Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{}}
 	for name, t := range s.Tunnels {
-		if t.InMain && !slices.Contains(q.Tunnels, name) {
+		if (t.InMain || q.Only) && !slices.Contains(q.Tunnels, name) {
 			continue
 		}
 		c := *t
@@ -275,6 +287,9 @@ func (s *System) Change(_ context.Context, c kernel.Change) error {
 	}
 	if err := s.call("%s %s %s", c.Op, c.Link, detail); err != nil {
 		return err
+	}
+	if s.Watcher != nil && slices.Contains(evented, c.Op) {
+		defer s.Watcher.Touched([]string{c.Link})
 	}
 	switch c.Op {
 	case kernel.CreateTunnel:

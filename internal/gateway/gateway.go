@@ -32,6 +32,9 @@ import (
 type Kernel interface {
 	apply.Kernel
 	Peers(ctx context.Context, names []string) (map[string]kernel.PeerStats, error)
+	// Watch reports changes to the tunnels' links until ctx ends (see
+	// package link).
+	Watch(ctx context.Context, c kernel.Changes)
 	Close() error
 }
 
@@ -75,6 +78,12 @@ type Gateway struct {
 	// applies: one looked up once is changed only by RefreshEndpoints.
 	endpoints *apply.Endpoints
 
+	// settled, once WatchKernel was called, is what the kernel is known
+	// to hold (see apply.Settled), kept true by the kernel's events.
+	settled     *apply.Settled
+	stopWatch   context.CancelFunc
+	kernelMoved chan struct{}
+
 	// the last reading of the WireGuard peers (see ReadPeersEvery)
 	peersEvery  time.Duration
 	peersAt     time.Time
@@ -106,7 +115,51 @@ func New(root string, parts Parts, log *slog.Logger) *Gateway {
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	return &Gateway{root: root, parts: parts, log: log, endpoints: apply.NewEndpoints(r)}
+	return &Gateway{root: root, parts: parts, log: log, endpoints: apply.NewEndpoints(r), kernelMoved: make(chan struct{}, 1)}
+}
+
+// WatchKernel makes the gateway follow the kernel's changes to its
+// links: ApplyChanged then reads only the tunnels that may differ, and
+// KernelChanged says when a link changed. For the daemon; a one-shot
+// command reads everything.
+func (g *Gateway) WatchKernel() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.settled == nil {
+		g.settled = apply.NewSettled()
+	}
+}
+
+// KernelChanged receives when the kernel reported a change to a link
+// since the last receive (a repair, ApplyChanged, then reads it).
+func (g *Gateway) KernelChanged() <-chan struct{} { return g.kernelMoved }
+
+func (g *Gateway) kernelChanged() {
+	select {
+	case g.kernelMoved <- struct{}{}:
+	default:
+	}
+}
+
+// watch starts watching k, the kernel just built, for the applies that
+// follow: what was settled is forgotten (another namespace, another key).
+func (g *Gateway) watch(k Kernel) {
+	if g.settled == nil {
+		return
+	}
+	if g.stopWatch != nil {
+		g.stopWatch()
+	}
+	g.settled.Forget()
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopWatch = cancel
+	k.Watch(ctx, kernel.Changes{
+		Touched: func(names []string) { g.settled.Touched(names...); g.kernelChanged() },
+		All:     func() { g.settled.Forget(); g.kernelChanged() },
+		Failed: func(err error) {
+			g.log.Warn("watching the kernel's links; the periodic repair reads them meanwhile", "err", err)
+		},
+	})
 }
 
 // RefreshEndpoints looks the DNS endpoints of res up again and reports
@@ -120,6 +173,10 @@ func (g *Gateway) RefreshEndpoints(ctx context.Context, res *pipeline.Result) bo
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.stopWatch != nil {
+		g.stopWatch()
+		g.stopWatch = nil
+	}
 	if g.kernel != nil {
 		g.kernel.Close()
 		g.kernel = nil
@@ -130,8 +187,20 @@ func (g *Gateway) Close() {
 	g.units = nil
 }
 
-// Apply brings the live system to res: see apply.Engine.Apply.
+// Apply brings the live system to res, reading every tunnel: see
+// apply.Engine.Apply.
 func (g *Gateway) Apply(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+	return g.apply(ctx, res, true)
+}
+
+// ApplyChanged is Apply reading only the tunnels that may differ from
+// res since the last apply: new or changed in res, or changed in the
+// kernel since (WatchKernel); without WatchKernel it is Apply.
+func (g *Gateway) ApplyChanged(ctx context.Context, res *pipeline.Result) (apply.Report, error) {
+	return g.apply(ctx, res, false)
+}
+
+func (g *Gateway) apply(ctx context.Context, res *pipeline.Result, full bool) (apply.Report, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, ApplyTimeout)
@@ -140,6 +209,7 @@ func (g *Gateway) Apply(ctx context.Context, res *pipeline.Result) (apply.Report
 	if err != nil {
 		return apply.Report{}, err
 	}
+	e.Settled, e.Full = g.settled, full
 	tree, err := withSecrets(res)
 	if err != nil {
 		return apply.Report{}, err
@@ -199,6 +269,7 @@ func (g *Gateway) kernelFor(res *pipeline.Result) (Kernel, error) {
 		return nil, err
 	}
 	g.kernel, g.built = k, want
+	g.watch(k)
 	return k, nil
 }
 

@@ -20,9 +20,13 @@ type Query struct {
 	// Tunnels are looked up in the private namespace and, in netns mode,
 	// in the main one too (left there by an interrupted create). Every
 	// other wg<N> WireGuard link of the private namespace is reported as
-	// well, queried or not.
+	// well, queried or not, unless Only is set.
 	Tunnels []string
 	LANs    []string
+	// Only: report the queried tunnels alone. An apply that knows the
+	// other tunnels are as it left them (apply.Settled) reads just the
+	// ones that may differ, so its cost follows what changed.
+	Only bool
 	// Endpoint is the gateway's public address: a LAN still in the main
 	// namespace that holds it is reported (LAN.Carries).
 	Endpoint netip.Addr

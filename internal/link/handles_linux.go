@@ -31,8 +31,17 @@ func (k *Kernel) private() (*space, error) {
 			return nil, err
 		}
 		k.priv = p
+		k.signalMoved()
 	}
 	return k.priv, nil
+}
+
+// signalMoved tells a Watch that the private namespace changed.
+func (k *Kernel) signalMoved() {
+	select {
+	case k.moved <- struct{}{}:
+	default:
+	}
 }
 
 // target is where tunnels and LANs live once set up: the private
@@ -48,6 +57,7 @@ func (k *Kernel) closePrivate() {
 	if k.priv != nil {
 		k.priv.close()
 		k.priv = nil
+		k.signalMoved()
 	}
 }
 

@@ -30,6 +30,9 @@ type Kernel struct {
 	// actions (handles_linux.go).
 	main *space
 	priv *space // netns mode; nil until used, or after a failure
+	// moved hears that priv was let go or opened: a Watch follows the
+	// namespace tunnels live in.
+	moved chan struct{}
 }
 
 // New returns the Kernel of a gateway whose WireGuard private key is
@@ -51,7 +54,7 @@ func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) 
 	if err != nil {
 		return nil, opErr("new", "", err)
 	}
-	return &Kernel{namespace: namespace, netns: netns, key: privateKey, main: m}, nil
+	return &Kernel{namespace: namespace, netns: netns, key: privateKey, main: m, moved: make(chan struct{}, 1)}, nil
 }
 
 // Close releases every handle the Kernel keeps, in both namespaces.

@@ -26,6 +26,9 @@ func New(namespace string, privateKey wgtypes.Key, netns bool) (*Kernel, error) 
 
 func (k *Kernel) Close() error { return nil }
 
+// Watch does nothing: there is nothing to watch.
+func (k *Kernel) Watch(context.Context, kernel.Changes) {}
+
 func (k *Kernel) Observe(context.Context, kernel.Query) (kernel.State, error) {
 	return kernel.State{}, opErr("observe", "", errOS)
 }

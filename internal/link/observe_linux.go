@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 
@@ -27,6 +28,7 @@ import (
 // vrf mode: everything is looked up in the main namespace, InMain is
 // always false, NamespaceExists false, and no stale tunnel is reported
 // (the main namespace may hold WireGuard links that are not sitevpn's).
+// With q.Only, no stale tunnel is reported either: only the queried ones.
 //
 // A link with a queried tunnel name that is not WireGuard is an error:
 // sitevpn can neither use nor delete it, the operator must.
@@ -50,12 +52,8 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 		}
 		st.NamespaceExists = priv != nil
 		if priv != nil {
-			links, err := retryDump(priv.h.LinkList)
-			if err != nil {
-				return st, opErr("observe", "", fmt.Errorf("listing links in namespace %s: %w", priv.name, err))
-			}
-			for _, l := range links {
-				inPriv[l.Attrs().Name] = l
+			if err := listPrivate(priv, q, inPriv); err != nil {
+				return st, opErr("observe", "", err)
 			}
 		}
 	}
@@ -81,7 +79,7 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 		where[name] = l
 	}
 	for name, l := range inPriv {
-		if !queried[name] && isTunnelName(name) && isTunnelLink(l) {
+		if !q.Only && !queried[name] && isTunnelName(name) && isTunnelLink(l) {
 			privTunnels[name] = l // stale
 		}
 	}
@@ -139,6 +137,34 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 		st.LANs[name] = lan
 	}
 	return st, nil
+}
+
+// listPrivate fills in with the private namespace's links by name: all
+// of them in one dump, or, with q.Only, those q names, one request each
+// (a query of a few tunnels then costs a few requests, not a dump of
+// every link; a dump costs each link's every attribute and statistic).
+func listPrivate(priv *space, q kernel.Query, in map[string]netlink.Link) error {
+	if !q.Only {
+		links, err := retryDump(priv.h.LinkList)
+		if err != nil {
+			return fmt.Errorf("listing links in namespace %s: %w", priv.name, err)
+		}
+		for _, l := range links {
+			in[l.Attrs().Name] = l
+		}
+		return nil
+	}
+	for _, name := range slices.Concat(q.Tunnels, q.LANs) {
+		l, err := lookup(priv, name)
+		if errors.Is(err, errNoLink) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		in[name] = l
+	}
+	return nil
 }
 
 // observeTunnels reads the WireGuard links of one namespace into out: the
