@@ -115,12 +115,15 @@ func openPrivate(name string) (*space, error) {
 // isNamed reports whether /run/netns/<name> is still the namespace s
 // holds: it is not once the namespace was deleted (its mount is gone)
 // or deleted and created again (another namespace is mounted there).
-func (s *space) isNamed(name string) bool {
+func (s *space) isNamed(name string) bool { return namedID(name) == s.id }
+
+// namedID is which namespace /run/netns/<name> is now; zero if none.
+func namedID(name string) nsID {
 	var st unix.Stat_t
 	if err := unix.Stat(filepath.Join(nsDir, name), &st); err != nil {
-		return false
+		return nsID{}
 	}
-	return nsID{uint64(st.Dev), uint64(st.Ino)} == s.id
+	return nsID{uint64(st.Dev), uint64(st.Ino)}
 }
 
 // namespaceExists reports whether /run/netns/<name> is a mounted network

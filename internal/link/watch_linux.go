@@ -16,8 +16,15 @@ import (
 )
 
 // watchRetry is how long Watch waits before trying again when it could
-// not subscribe, unless the namespace changes first.
-const watchRetry = 30 * time.Second
+// not subscribe, unless the namespace changes first; namespaceCheck how
+// often it looks whether /run/netns still names the namespace it
+// watches. A namespace deleted, or made anew by its unit, sends no event
+// to the old one, which the watch's own socket keeps alive; one stat
+// every few seconds finds it.
+var (
+	watchRetry     = 5 * time.Second // both shortened by tests
+	namespaceCheck = 5 * time.Second
+)
 
 // Watch reports the kernel's changes to the links of the namespace the
 // tunnels live in (the private one in netns mode, the main one in vrf
@@ -99,10 +106,20 @@ func (w *watch) run(ctx context.Context, sub *subscription, err error) {
 // follow passes sub's events on until ctx ends, the namespace changes or
 // the subscription fails (then it returns why).
 func (w *watch) follow(ctx context.Context, sub *subscription) error {
+	var check <-chan time.Time
+	if w.k.netns {
+		t := time.NewTicker(namespaceCheck)
+		defer t.Stop()
+		check = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-check:
+			if namedID(w.k.namespace) != sub.id {
+				return nil
+			}
 		case <-w.k.moved:
 			if id, ok := w.k.targetID(); !ok || id != sub.id {
 				return nil

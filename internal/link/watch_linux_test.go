@@ -132,3 +132,24 @@ func TestIntegrationObserveOnly(t *testing.T) {
 		t.Errorf("with Only: %v, want wg3 alone", st.Tunnels)
 	}
 }
+
+// TestIntegrationWatchSeesNamespaceReplaced: the private namespace deleted
+// and made anew with no call to the kernel meanwhile (its unit restarted)
+// is found by the watch itself, which says All and follows the new one.
+func TestIntegrationWatchSeesNamespaceReplaced(t *testing.T) {
+	privileged(t)
+	namespaceCheck, watchRetry = 50*time.Millisecond, 50*time.Millisecond
+	t.Cleanup(func() { namespaceCheck, watchRetry = 5*time.Second, 5*time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k, _, priv := newKernel(t, mustPrivateKey(t), true)
+	h := &heard{}
+	k.Watch(ctx, h.changes())
+	if err := netns.DeleteNamed(priv.name); err != nil {
+		t.Fatal(err)
+	}
+	again := recreate(t, priv.name)
+	h.waitFor(t, "All once the namespace was made anew", func(_ []string, all int) bool { return all >= 1 })
+	again.addLink(t, "wg6")
+	h.waitFor(t, "wg6 made in the new namespace", func(touched []string, _ int) bool { return slices.Contains(touched, "wg6") })
+}

@@ -143,9 +143,8 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 		t.Logf("TARGET MISSED (issue 13, under 2): edit ratio %.2f", ratio)
 	}
 
-	// A repair: one tunnel deleted by hand on each, found and put back
-	// by the periodic repair (every 30 s). Its "took" is one repair
-	// pass: everything read and compared, one tunnel created.
+	// A repair: one tunnel deleted by hand on each, put back by the
+	// apply its link event brings (reading that tunnel alone).
 	repairs := map[*gateway]string{}
 	var mu sync.Mutex
 	victim := map[*gateway]string{paris: "wg5", berlin: fmt.Sprintf("wg%d", 8+hubSites)}
@@ -164,7 +163,7 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 		}
 		// Nothing else changes the system meanwhile: the first apply
 		// that changed something after the deletion is the repair (its
-		// journal, logged, says why=reconcile).
+		// journal, logged, says why="a link changed").
 		took, apply, err := appliedLatency(ctx, t, vm, at, 2*time.Minute)
 		if err != nil {
 			return fmt.Errorf("%s: %s deleted by hand, never repaired: %w", vm.Name, victim[g], err)
@@ -289,10 +288,10 @@ var reApplies = regexp.MustCompile(`"applies":\s*(\d+)`)
 // sampleIdle reads the daemon's CPU every second for d through the guest
 // agent's file calls (no process started in the guest, so the sampling
 // costs the daemon nothing), with its state's applies counter: only a
-// repair pass applies while nothing changes, and the counter moves when
-// the pass ends, so the ticks of that second and of the one before are
-// the pass's (and those of the health check that runs beside it: both
-// tickers fire on the same 30 s).
+// repair pass applies while nothing changes (every 5 minutes now, so a
+// 60 s window holds one or none), and the counter moves when the pass
+// ends, so the ticks of that second and of the one before are the pass's
+// (and those of a health check beside it).
 func sampleIdle(ctx context.Context, vm *VM, d time.Duration) (idleSample, error) {
 	first, err := readCPU(ctx, vm)
 	if err != nil {
