@@ -102,8 +102,11 @@ func (s *Settled) narrow(g *plan.Gateway, q kernel.Query, full bool) (*plan.Gate
 			n.Tunnels = append(n.Tunnels, name)
 		}
 	}
-	for name := range s.touched { // a stale link made by hand, say
-		if !want[name] && !slices.Contains(n.Tunnels, name) {
+	// A tunnel-named link made by hand in the private namespace is
+	// stale: read, then deleted. Any other touched link is a LAN (read
+	// anyway) or not sitevpn's.
+	for name := range s.touched {
+		if q.Namespace != "" && plan.IsInterfaceName(name) && !want[name] && !slices.Contains(n.Tunnels, name) {
 			n.Tunnels = append(n.Tunnels, name)
 		}
 	}

@@ -171,3 +171,19 @@ func TestTouchedDuringApplyIsNotSettled(t *testing.T) {
 		t.Errorf("read %v, want wg3 alone", q.Tunnels)
 	}
 }
+
+// TestTouchedLANIsNoTunnel: a LAN, or any link not named as a tunnel, that
+// the kernel reports changed is not queried as a tunnel (Linux refuses a
+// query for a tunnel with a LAN's name).
+func TestTouchedLANIsNoTunnel(t *testing.T) {
+	g, tree := desired(t, false)
+	e, sys := settledEngine(t)
+	settle(t, e, g, tree)
+	sys.Watcher.Touched([]string{"eth1", "lo", "wg3"})
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
+	}
+	if q := lastQuery(sys); !slices.Equal(q.Tunnels, []string{"wg3"}) {
+		t.Errorf("read %v, want wg3 alone", q.Tunnels)
+	}
+}

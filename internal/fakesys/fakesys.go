@@ -262,6 +262,11 @@ func (s *System) Observe(_ context.Context, q kernel.Query) (kernel.State, error
 		return kernel.State{}, fmt.Errorf("query for namespace %q, but this kernel manages %q", q.Namespace, s.Builds[n-1].Namespace)
 	}
 	ks := kernel.State{NamespaceExists: s.NS, Tunnels: map[string]kernel.Tunnel{}, LANs: map[string]kernel.LAN{}}
+	for _, name := range q.Tunnels {
+		if _, ok := s.LANs[name]; ok {
+			return ks, fmt.Errorf("observe %s: a device link has the name of a tunnel: rename or remove it", name)
+		}
+	}
 	for name, t := range s.Tunnels {
 		if (t.InMain || q.Only) && !slices.Contains(q.Tunnels, name) {
 			continue

@@ -20,17 +20,7 @@ import (
 // isTunnelName reports whether name is one plan.InterfaceName can produce
 // (wg<positive id>): only such links in the private namespace are reported
 // as stale tunnels, so a hand-made "wg0" or "wg-test" is never deleted.
-func isTunnelName(name string) bool {
-	if len(name) < 3 || name[:2] != "wg" || name[2] == '0' {
-		return false
-	}
-	for _, c := range name[2:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isTunnelName(name string) bool { return plan.IsInterfaceName(name) }
 
 // prefixOf converts an address as netlink reports it (the interface's
 // own address and the prefix length, host bits kept).

@@ -103,6 +103,20 @@ type Peer struct {
 // InterfaceName is the tunnel interface towards the gateway with id remote.
 func InterfaceName(remote int) string { return fmt.Sprintf("wg%d", remote) }
 
+// IsInterfaceName reports whether name is one InterfaceName gives: "wg"
+// and an id, without a leading zero.
+func IsInterfaceName(name string) bool {
+	if len(name) < 3 || name[:2] != "wg" || name[2] == '0' {
+		return false
+	}
+	for _, c := range name[2:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // PairIndex numbers the unordered pairs of ids a != b densely from 0:
 // (1,2)=0, (1,3)=1, (2,3)=2, (1,4)=3 ... A new highest id only appends.
 func PairIndex(a, b int) int {
