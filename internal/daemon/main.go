@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/internal/systemd"
 )
@@ -42,6 +43,8 @@ func Main(ctx context.Context, root string, o pipeline.Options, metrics string, 
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// Every reload reads the whole fleet: decode only what changed.
+	o.Cache = load.NewCache()
 	gw := gateway.Open(root, log)
 	defer gw.Close()
 	gw.ReadPeersEvery(PeersEvery)

@@ -14,9 +14,12 @@ import (
 // files of a rejected configuration.
 const StatePath = "run/sitevpn/state.json"
 
-// WriteState replaces the state file under root.
+// WriteState replaces the state file under root. Compact: the daemon
+// writes it after every check, and indenting the health of a hub's
+// hundreds of tunnels doubled the cost of writing it, most of a check's
+// CPU (issue 13); `jq . state.json` shows it indented.
 func WriteState(root string, s State) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,10 @@ package load
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -14,7 +14,13 @@ import (
 )
 
 // Dir loads every *.hcl file of dir, in name order, as one document.
-func Dir(dir string) (*Document, hcl.Diagnostics) {
+func Dir(dir string) (*Document, hcl.Diagnostics) { return (*Cache)(nil).Dir(dir) }
+
+// Files loads the named files, in name order, as one document.
+func Files(paths []string) (*Document, hcl.Diagnostics) { return (*Cache)(nil).Files(paths) }
+
+// Dir is load.Dir, reusing what c holds of files unchanged since.
+func (c *Cache) Dir(dir string) (*Document, hcl.Diagnostics) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	if err != nil {
 		return nil, hcl.Diagnostics{errorf("Cannot list the configuration", "listing %s: %v.", dir, err)}
@@ -23,11 +29,11 @@ func Dir(dir string) (*Document, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{errorf("No configuration",
 			"%s holds no *.hcl file: write the fleet definition there (see the example fleet in the documentation), or point --config at the directory that has it.", dir)}
 	}
-	return Files(paths)
+	return c.Files(paths)
 }
 
-// Files loads the named files, in name order, as one document.
-func Files(paths []string) (*Document, hcl.Diagnostics) {
+// Files is load.Files, reusing what c holds of files unchanged since.
+func (c *Cache) Files(paths []string) (*Document, hcl.Diagnostics) {
 	sorted := append([]string(nil), paths...)
 	sort.Strings(sorted)
 	srcs := make([]Source, 0, len(sorted))
@@ -43,7 +49,7 @@ func Files(paths []string) (*Document, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags // every unreadable file at once; nothing half-read is validated
 	}
-	return Parse(srcs)
+	return c.Parse(srcs)
 }
 
 // Source is one file's name and content.
@@ -54,30 +60,40 @@ type Source struct {
 
 // Parse reads sources, in the order given, as one document. It never panics
 // on input; every problem is a diagnostic with its range, all reported at once.
-func Parse(srcs []Source) (*Document, hcl.Diagnostics) {
-	p := hclparse.NewParser()
+func Parse(srcs []Source) (*Document, hcl.Diagnostics) { return (*Cache)(nil).Parse(srcs) }
+
+// Parse is load.Parse, reusing what c holds of sources unchanged since.
+func (c *Cache) Parse(srcs []Source) (*Document, hcl.Diagnostics) {
+	r := c.begin()
+	defer r.end()
 	doc := &Document{Files: map[string]*hcl.File{}}
 	var diags hcl.Diagnostics
 	for _, src := range srcs {
-		if d := checkNesting(src.Name, src.Bytes); d != nil {
-			diags = append(diags, d)
-			continue
-		}
-		f, d := parseOnce(p, src)
-		diags = append(diags, d...)
-		if f == nil {
-			continue
+		f, ok := r.lookup(src)
+		if !ok {
+			if d := checkNesting(src.Name, src.Bytes); d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			var d hcl.Diagnostics
+			f, d = r.parse(src)
+			diags = append(diags, d...)
+			if f == nil || d.HasErrors() {
+				// A broken file's body is partial: its schema errors
+				// would only add noise.
+				if f != nil && isFleetFile(f.hcl) {
+					doc.Files[src.Name] = f.hcl
+				}
+				continue
+			}
 		}
 		// Quoted (in Files) only when what parsed is a fleet file (has a
 		// fleet or site block): a file that is not one may be anything, a
 		// secret included, even one that happens to be valid HCL.
-		if isFleetFile(f) {
-			doc.Files[src.Name] = f
+		if f.fleetFile {
+			doc.Files[src.Name] = f.hcl
 		}
-		if d.HasErrors() {
-			continue // a broken file's body is partial: its schema errors would only add noise
-		}
-		diags = append(diags, doc.addBody(f.Body)...)
+		diags = append(diags, doc.add(f)...)
 	}
 	if doc.Fleet == nil && !diags.HasErrors() {
 		d := errorf("Missing fleet block",
@@ -106,28 +122,52 @@ func isFleetFile(f *hcl.File) bool {
 	return false
 }
 
-func (doc *Document) addBody(body hcl.Body) hcl.Diagnostics {
-	content, diags := body.Content(rootSchema)
-	for _, b := range content.Blocks {
+// decodeBody decodes the sites of a file's body; its fleet blocks are
+// kept as written, for add: whether one is a duplicate depends on the
+// files before it.
+func decodeBody(body hcl.Body) (content hcl.Diagnostics, blocks []decodedBlock) {
+	c, diags := body.Content(rootSchema)
+	for _, b := range c.Blocks {
 		switch b.Type {
 		case "fleet":
-			if doc.Fleet != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate fleet block",
-					Detail:   fmt.Sprintf("The fleet is already defined at %s; keep one fleet block across all files.", pos(doc.Fleet.DefRange)),
-					Subject:  b.DefRange.Ptr(),
-				})
-				continue
-			}
-			var d hcl.Diagnostics
-			doc.Fleet, d = decodeFleet(b)
-			diags = append(diags, d...)
+			blocks = append(blocks, decodedBlock{fleet: b})
 		case "site":
 			s, d := decodeSite(b)
-			diags = append(diags, d...)
-			doc.Sites = append(doc.Sites, s)
+			blocks = append(blocks, decodedBlock{site: s, diags: d})
 		}
+	}
+	return diags, blocks
+}
+
+// decodedBlock is a top-level block of a file: a fleet block as written,
+// or a site decoded, with its diagnostics.
+type decodedBlock struct {
+	fleet *hcl.Block
+	site  *Site
+	diags hcl.Diagnostics
+}
+
+// add adds a parsed file's blocks to doc, in their order.
+func (doc *Document) add(f *parsed) hcl.Diagnostics {
+	diags := slices.Clone(f.content)
+	for _, b := range f.blocks {
+		if b.site != nil {
+			diags = append(diags, b.diags...)
+			doc.Sites = append(doc.Sites, b.site)
+			continue
+		}
+		if doc.Fleet != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate fleet block",
+				Detail:   fmt.Sprintf("The fleet is already defined at %s; keep one fleet block across all files.", pos(doc.Fleet.DefRange)),
+				Subject:  b.fleet.DefRange.Ptr(),
+			})
+			continue
+		}
+		var d hcl.Diagnostics
+		doc.Fleet, d = decodeFleet(b.fleet)
+		diags = append(diags, d...)
 	}
 	return diags
 }

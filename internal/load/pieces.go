@@ -4,20 +4,8 @@ import (
 	"bytes"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
-
-// parseOnce parses src, or returns the file of that name parsed before, as
-// hclparse.Parser.ParseHCL does (the same file named twice is read once).
-func parseOnce(p *hclparse.Parser, src Source) (*hcl.File, hcl.Diagnostics) {
-	if f := p.Files()[src.Name]; f != nil {
-		return f, nil
-	}
-	f, diags := parseHCL(src.Bytes, src.Name)
-	p.AddFile(src.Name, f)
-	return f, diags
-}
 
 // parseHCL parses one file into what hclsyntax.ParseConfig gives: with
 // parsePlain when the file is plain HCL (fleets are), otherwise with hcl,

@@ -107,7 +107,7 @@ func samePiecesAndWhole(t *testing.T, src []byte) {
 		t.Errorf("%q: root body at %v (end %v), pieces at %v (end %v)", src, wb.SrcRange, wb.EndRange, pb.SrcRange, pb.EndRange)
 	}
 	wdoc, pdoc := &Document{}, &Document{}
-	wd, pd := wdoc.addBody(wb), pdoc.addBody(pb)
+	wd, pd := addBody(wdoc, wb), addBody(pdoc, pb)
 	// hcl reports unexpected attributes in map order: compare as sets.
 	if !reflect.DeepEqual(sorted(comparable(wd)), sorted(comparable(pd))) {
 		t.Fatalf("%q: schema diagnostics differ:\nwhole:  %v\npieces: %v", src, wd, pd)
@@ -115,6 +115,12 @@ func samePiecesAndWhole(t *testing.T, src []byte) {
 	if !reflect.DeepEqual(wdoc, pdoc) {
 		t.Fatalf("%q: documents differ", src)
 	}
+}
+
+// addBody decodes body into doc as Parse does.
+func addBody(doc *Document, body hcl.Body) hcl.Diagnostics {
+	content, blocks := decodeBody(body)
+	return doc.add(&parsed{content: content, blocks: blocks})
 }
 
 func sorted(diags []hcl.Diagnostic) []hcl.Diagnostic {

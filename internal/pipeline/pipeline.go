@@ -26,6 +26,9 @@ type Options struct {
 	// Drained renders this gateway as being drained (sitevpn drain): its
 	// own state, not the fleet's.
 	Drained bool
+	// Cache, when set, keeps the files as decoded from run to run: the
+	// daemon's, so that an edit decodes only the files it changed.
+	Cache *load.Cache
 }
 
 // Result holds each stage's output.
@@ -59,9 +62,9 @@ func validated(o Options) (*fleet.Fleet, string, Sources, error) {
 	var doc *load.Document
 	var diags hcl.Diagnostics
 	if len(o.Files) > 0 {
-		doc, diags = load.Files(o.Files)
+		doc, diags = o.Cache.Files(o.Files)
 	} else {
-		doc, diags = load.Dir(o.ConfigDir)
+		doc, diags = o.Cache.Dir(o.ConfigDir)
 	}
 	if doc == nil {
 		return nil, "", nil, &diag.Error{Diags: diags}
