@@ -22,9 +22,11 @@ import (
 // metrics address ("off" disables); else the fleet's is followed.
 
 // PeersEvery is how often the daemon's checks read the WireGuard device of
-// a tunnel known to work (see gateway.ReadPeersEvery); the others are read
-// at every check.
-const PeersEvery = 30 * time.Second
+// a tunnel known to work, or known down (see gateway.ReadPeersEvery); the
+// others are read at every check. A minute: those reads of a hub's
+// hundreds of devices were the largest part of its idle CPU at 30 s
+// (issue 13), and they only refresh handshake ages and byte counters.
+const PeersEvery = time.Minute
 
 // RepairEvery is the period of the daemon's full repair, which reads every
 // tunnel, file and unit. A change to a link (deleted, set down, an
