@@ -105,6 +105,7 @@ type Daemon struct {
 	current State
 	busy    atomic.Int64 // unix nanoseconds the loop's current work began; 0 idle
 	checked time.Time    // of the last health reading
+	written stateWritten // what the state file says
 
 	store           *store
 	confirmed       *record    // the last confirmed configuration
@@ -455,9 +456,11 @@ func (d *Daemon) check(ctx context.Context) {
 func (d *Daemon) publish() {
 	d.current.Updated = time.Now()
 	s := d.current
-	if d.State != nil {
+	if d.State != nil && d.written.stale(s) {
 		if err := d.State(s); err != nil {
 			d.Log.Warn("writing the state file", "err", err)
+		} else {
+			d.written = stateWritten{steady(s), s.Updated}
 		}
 	}
 	if d.Metrics != nil {
@@ -493,7 +496,7 @@ func (s State) Report() check.Report {
 	return h
 }
 
-// StaleAfter: the daemon publishes its state every Health period (10 s);
+// StaleAfter: the daemon writes its state at least every stateRefresh;
 // older than this, it is not running, or stuck.
 const StaleAfter = time.Minute
 

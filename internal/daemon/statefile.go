@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"time"
 
 	"github.com/sitevpn/sitevpn/internal/atomicfile"
+	"github.com/sitevpn/sitevpn/internal/check"
 )
 
 // StatePath is where the daemon publishes its State for `sitevpn status`,
@@ -24,6 +28,56 @@ func WriteState(root string, s State) error {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(root, StatePath), append(b, '\n'), 0o600, -1, -1)
+}
+
+// stateRefresh is how often a state file that would say nothing new is
+// written anyway: status takes a state older than StaleAfter for a
+// daemon that is not running.
+const stateRefresh = StaleAfter / 2
+
+// stateWritten is what the daemon last wrote to the state file, and when.
+type stateWritten struct {
+	said State // steady
+	at   time.Time
+}
+
+// stale reports whether the state file must be written for s: it would
+// say something new, or it is stateRefresh old. Handshake ages and byte
+// counters alone are not new: they change at every check, and writing a
+// hub's hundreds of tunnels every 10 s was most of its idle CPU (issue
+// 13); status reads them live (the file's health is shown only while
+// the files are invalid), metrics from the daemon.
+func (w stateWritten) stale(s State) bool {
+	return s.Updated.Sub(w.at) >= stateRefresh || !reflect.DeepEqual(steady(s), w.said)
+}
+
+// steady is s without what changes while nothing happens, copied so that
+// the daemon's later changes in place do not reach it.
+func steady(s State) State {
+	s.Updated = time.Time{}
+	s.Health = steadyHealth(s.Health)
+	if c := s.Configuration; c != nil {
+		cc := *c
+		cc.Waiting = slices.Clone(c.Waiting)
+		s.Configuration = &cc
+	}
+	return s
+}
+
+func steadyHealth(h check.Report) check.Report {
+	h.Tunnels = slices.Clone(h.Tunnels)
+	for i := range h.Tunnels {
+		t := &h.Tunnels[i]
+		t.Handshake, t.HandshakeAge, t.RxBytes, t.TxBytes = time.Time{}, 0, 0, 0
+	}
+	h.Problems, h.Warnings, h.Endpoints = slices.Clone(h.Problems), slices.Clone(h.Warnings), slices.Clone(h.Endpoints)
+	h.Adjacencies = slices.Clone(h.Adjacencies)
+	if c := h.Configuration; c != nil {
+		cc := *c
+		cc.Waiting = slices.Clone(c.Waiting)
+		h.Configuration = &cc
+	}
+	return h
 }
 
 // ReadState reads the state file under root.
