@@ -1,7 +1,6 @@
 package apply
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/sitevpn/sitevpn/internal/kernel"
@@ -94,20 +93,27 @@ func (s *Settled) narrow(g *plan.Gateway, q kernel.Query, full bool) (*plan.Gate
 		sub.Tunnels = append(sub.Tunnels, t)
 	}
 	n := kernel.Query{Namespace: q.Namespace, LANs: q.LANs, Endpoint: q.Endpoint, Only: true}
+	asked := map[string]bool{}
+	ask := func(name string) {
+		if !asked[name] {
+			asked[name] = true
+			n.Tunnels = append(n.Tunnels, name)
+		}
+	}
 	for _, t := range sub.Tunnels {
-		n.Tunnels = append(n.Tunnels, t.Interface)
+		ask(t.Interface)
 	}
 	for _, name := range q.Tunnels { // removed from the fleet
 		if !want[name] {
-			n.Tunnels = append(n.Tunnels, name)
+			ask(name)
 		}
 	}
 	// A tunnel-named link made by hand in the private namespace is
 	// stale: read, then deleted. Any other touched link is a LAN (read
 	// anyway) or not sitevpn's.
 	for name := range s.touched {
-		if q.Namespace != "" && plan.IsInterfaceName(name) && !want[name] && !slices.Contains(n.Tunnels, name) {
-			n.Tunnels = append(n.Tunnels, name)
+		if q.Namespace != "" && plan.IsInterfaceName(name) && !want[name] {
+			ask(name)
 		}
 	}
 	return &sub, n, r
