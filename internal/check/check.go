@@ -84,7 +84,7 @@ type Report struct {
 // Evaluate judges gateway g's tunnels from r at time now. A tunnel is up
 // when its handshake is fresh and its BGP session Established.
 func Evaluate(g *plan.Gateway, r Readings, now time.Time) Report {
-	rep := Report{Gateway: g.Name, Tunnels: []Tunnel{}, Healthy: true}
+	rep := Report{Gateway: g.Name, Tunnels: make([]Tunnel, 0, len(g.Tunnels)), Healthy: true}
 	for _, e := range []string{r.WireGuardError, r.BirdError} {
 		if e != "" {
 			rep.Problems = append(rep.Problems, e)
