@@ -60,16 +60,23 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 
 	privTunnels, mainTunnels := map[string]netlink.Link{}, map[string]netlink.Link{}
 	queried := map[string]bool{}
+	var notInPriv []string
 	for _, name := range q.Tunnels {
 		queried[name] = true
+		if _, ok := inPriv[name]; !ok {
+			notInPriv = append(notInPriv, name)
+		}
+	}
+	mainLinks, err := linksNamed(k.main, notInPriv)
+	if err != nil {
+		return st, opErr("observe", "", err)
+	}
+	for _, name := range q.Tunnels {
 		l, ok := inPriv[name]
 		where := privTunnels
 		if !ok {
-			var err error
-			if l, err = lookup(k.main, name); errors.Is(err, errNoLink) {
+			if l, ok = mainLinks[name]; !ok {
 				continue
-			} else if err != nil {
-				return st, opErr("observe", name, err)
 			}
 			where = mainTunnels
 		}
@@ -140,9 +147,7 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 }
 
 // listPrivate fills in with the private namespace's links by name: all
-// of them in one dump, or, with q.Only, those q names, one request each
-// (a query of a few tunnels then costs a few requests, not a dump of
-// every link; a dump costs each link's every attribute and statistic).
+// of them in one dump, or, with q.Only, those q names (see linksNamed).
 func listPrivate(priv *space, q kernel.Query, in map[string]netlink.Link) error {
 	if !q.Only {
 		links, err := retryDump(priv.h.LinkList)
@@ -154,17 +159,49 @@ func listPrivate(priv *space, q kernel.Query, in map[string]netlink.Link) error 
 		}
 		return nil
 	}
-	for _, name := range slices.Concat(q.Tunnels, q.LANs) {
-		l, err := lookup(priv, name)
+	found, err := linksNamed(priv, slices.Concat(q.Tunnels, q.LANs))
+	maps.Copy(in, found)
+	return err
+}
+
+// fewNames is how many links linksNamed looks up one request each; for
+// more, one dump is cheaper.
+const fewNames = 16
+
+// linksNamed returns the links of s with these names; a missing one is
+// absent. A few are looked up one request each (a query of a few tunnels
+// then costs a few requests, not a dump of every link, which carries each
+// link's every attribute and statistic); many in one dump (the first
+// apply of a hub asks for 300 links that do not exist yet).
+func linksNamed(s *space, names []string) (map[string]netlink.Link, error) {
+	out := map[string]netlink.Link{}
+	if len(names) > fewNames {
+		links, err := retryDump(s.h.LinkList)
+		if err != nil {
+			return nil, fmt.Errorf("listing links in namespace %s: %w", s.name, err)
+		}
+		want := map[string]bool{}
+		for _, n := range names {
+			want[n] = true
+		}
+		for _, l := range links {
+			if want[l.Attrs().Name] {
+				out[l.Attrs().Name] = l
+			}
+		}
+		return out, nil
+	}
+	for _, name := range names {
+		l, err := lookup(s, name)
 		if errors.Is(err, errNoLink) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		in[name] = l
+		out[name] = l
 	}
-	return nil
+	return out, nil
 }
 
 // observeTunnels reads the WireGuard links of one namespace into out: the

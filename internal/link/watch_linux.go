@@ -112,6 +112,10 @@ func (w *watch) follow(ctx context.Context, sub *subscription) error {
 		defer t.Stop()
 		check = t.C
 	}
+	// Link index -> name, from the link events: an address event names
+	// only the index, and asking the kernel for each (an apply creating
+	// 300 tunnels sends some 600) competed with the apply itself.
+	names := map[int]string{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -130,15 +134,28 @@ func (w *watch) follow(ctx context.Context, sub *subscription) error {
 			if !ok {
 				return errors.New("the link events ended")
 			}
+			if a := u.Attrs(); u.Header.Type == unix.RTM_DELLINK {
+				delete(names, a.Index)
+			} else {
+				names[a.Index] = a.Name
+			}
 			w.c.Touched([]string{u.Attrs().Name})
 		case u, ok := <-sub.addrs:
 			if !ok {
 				return errors.New("the address events ended")
 			}
-			// A link deleted since has no name any more: its own event
-			// names it.
-			if l, err := sub.names.LinkByIndex(u.LinkIndex); err == nil {
-				w.c.Touched([]string{l.Attrs().Name})
+			name, known := names[u.LinkIndex]
+			if !known {
+				// Not heard of since the subscription (or its event is
+				// still queued): asked. A link deleted since has no name
+				// any more: its own event names it.
+				if l, err := sub.names.LinkByIndex(u.LinkIndex); err == nil {
+					name, known = l.Attrs().Name, true
+					names[u.LinkIndex] = name
+				}
+			}
+			if known {
+				w.c.Touched([]string{name})
 			}
 		}
 	}

@@ -4,6 +4,7 @@ package link
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -130,6 +131,15 @@ func TestIntegrationObserveOnly(t *testing.T) {
 	st = observe(t, k, kernel.Query{Namespace: priv.name, Tunnels: []string{"wg3", "wg5"}, Only: true})
 	if _, ok := st.Tunnels["wg3"]; !ok || len(st.Tunnels) != 1 {
 		t.Errorf("with Only: %v, want wg3 alone", st.Tunnels)
+	}
+	// More names than fewNames: read from one dump, with the same answer.
+	many := []string{"wg3"}
+	for id := 100; len(many) <= fewNames; id++ {
+		many = append(many, fmt.Sprintf("wg%d", id))
+	}
+	st = observe(t, k, kernel.Query{Namespace: priv.name, Tunnels: many, Only: true})
+	if _, ok := st.Tunnels["wg3"]; !ok || len(st.Tunnels) != 1 {
+		t.Errorf("with Only and %d names: %v, want wg3 alone", len(many), st.Tunnels)
 	}
 }
 
