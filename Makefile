@@ -140,11 +140,13 @@ lab-package:
 #
 # The image is built (or found cached) first, outside the tests' timeout:
 # 5-10 minutes on a fresh machine. TestLabSmoke (the harness alone, which
-# every other test uses) is left to `make lab-smoke`. The timeout leaves
-# room for a machine twice as slow as the figures in test/lab/README.md.
+# every other test uses) is left to `make lab-smoke`. The lab took 66-70
+# minutes on this 2-core machine on 2026-12-02 (TestLabTopology 45-55 of
+# them, its nine VMs booting in 6-7 minutes): the timeout leaves a margin
+# over that, and over the whole of .ci/run's 90.
 .PHONY: lab lab-smoke
 lab:
 	test/lab/image.sh >/dev/null
-	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabHubSpoke|TestLabIntegration)$$' -v -timeout 70m ./test/lab/ ./internal/link/
+	$(GO) test -tags lab -count=1 -p 1 -run '^(TestLabKill|TestLabTopology|TestLabVRF|TestLabLatency|TestLabHubSpoke|TestLabIntegration)$$' -v -timeout 80m ./test/lab/ ./internal/link/
 lab-smoke:
 	$(GO) test -tags lab -count=1 -run '^TestLabSmoke$$' -v -timeout 10m ./test/lab/
