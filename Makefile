@@ -74,9 +74,9 @@ fuzz:
 bench:
 	./bench/run
 
-# Every tier, what .ci/run runs: 15 minutes on an idle 2-core machine with
-# the lab image cached, up to about 46 on a fresh machine that builds the
-# lab image under load.
+# Every tier, what .ci/run runs: 40 minutes on this 2-core machine on
+# 2026-11-30, about 70 on 2026-12-02 (the lab most of it; a fresh machine
+# adds 5-10 minutes to build the lab image).
 check: test test-privileged fuzz package-test lab
 
 # Packages: dist/sitevpn_<version>_amd64.deb and dist/sitevpn-<version>.x86_64.rpm
@@ -143,7 +143,7 @@ lab-package:
 # every other test uses) is left to `make lab-smoke`. The lab took 66-70
 # minutes on this 2-core machine on 2026-12-02 (TestLabTopology 45-55 of
 # them, its nine VMs booting in 6-7 minutes): the timeout leaves a margin
-# over that, and over the whole of .ci/run's 90.
+# over that and keeps the whole of .ci/run within 90.
 .PHONY: lab lab-smoke
 lab:
 	test/lab/image.sh >/dev/null
