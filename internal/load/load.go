@@ -70,20 +70,15 @@ func (c *Cache) Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	for _, src := range srcs {
 		f, ok := r.lookup(src)
+		var d hcl.Diagnostics
 		if !ok {
 			if d := checkNesting(src.Name, src.Bytes); d != nil {
 				diags = append(diags, d)
 				continue
 			}
-			var d hcl.Diagnostics
 			f, d = r.parse(src)
 			diags = append(diags, d...)
-			if f == nil || d.HasErrors() {
-				// A broken file's body is partial: its schema errors
-				// would only add noise.
-				if f != nil && isFleetFile(f.hcl) {
-					doc.Files[src.Name] = f.hcl
-				}
+			if f == nil {
 				continue
 			}
 		}
@@ -92,6 +87,9 @@ func (c *Cache) Parse(srcs []Source) (*Document, hcl.Diagnostics) {
 		// secret included, even one that happens to be valid HCL.
 		if f.fleetFile {
 			doc.Files[src.Name] = f.hcl
+		}
+		if d.HasErrors() {
+			continue // a broken file's body is partial: its schema errors would only add noise
 		}
 		diags = append(diags, doc.add(f)...)
 	}
