@@ -149,19 +149,28 @@ func (k *Kernel) Observe(ctx context.Context, q kernel.Query) (st kernel.State, 
 // listPrivate fills in with the private namespace's links by name: all
 // of them in one dump, or, with q.Only, those q names (see linksNamed).
 func listPrivate(priv *space, q kernel.Query, in map[string]netlink.Link) error {
-	if !q.Only {
-		links, err := retryDump(priv.h.LinkList)
-		if err != nil {
-			return fmt.Errorf("listing links in namespace %s: %w", priv.name, err)
-		}
-		for _, l := range links {
-			in[l.Attrs().Name] = l
-		}
-		return nil
+	var found map[string]netlink.Link
+	var err error
+	if q.Only {
+		found, err = linksNamed(priv, slices.Concat(q.Tunnels, q.LANs))
+	} else {
+		found, err = allLinks(priv)
 	}
-	found, err := linksNamed(priv, slices.Concat(q.Tunnels, q.LANs))
 	maps.Copy(in, found)
 	return err
+}
+
+// allLinks is every link of s by name, from one dump.
+func allLinks(s *space) (map[string]netlink.Link, error) {
+	links, err := retryDump(s.h.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("listing links in namespace %s: %w", s.name, err)
+	}
+	out := make(map[string]netlink.Link, len(links))
+	for _, l := range links {
+		out[l.Attrs().Name] = l
+	}
+	return out, nil
 }
 
 // fewNames is how many links linksNamed looks up one request each; for
@@ -176,17 +185,13 @@ const fewNames = 16
 func linksNamed(s *space, names []string) (map[string]netlink.Link, error) {
 	out := map[string]netlink.Link{}
 	if len(names) > fewNames {
-		links, err := retryDump(s.h.LinkList)
+		all, err := allLinks(s)
 		if err != nil {
-			return nil, fmt.Errorf("listing links in namespace %s: %w", s.name, err)
+			return nil, err
 		}
-		want := map[string]bool{}
 		for _, n := range names {
-			want[n] = true
-		}
-		for _, l := range links {
-			if want[l.Attrs().Name] {
-				out[l.Attrs().Name] = l
+			if l, ok := all[n]; ok {
+				out[n] = l
 			}
 		}
 		return out, nil
