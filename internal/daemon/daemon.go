@@ -456,11 +456,11 @@ func (d *Daemon) check(ctx context.Context) {
 func (d *Daemon) publish() {
 	d.current.Updated = time.Now()
 	s := d.current
-	if d.State != nil && d.written.stale(s) {
+	if next, write := d.written.next(s); write && d.State != nil {
 		if err := d.State(s); err != nil {
 			d.Log.Warn("writing the state file", "err", err)
 		} else {
-			d.written = stateWritten{steady(s), s.Updated}
+			d.written = next
 		}
 	}
 	if d.Metrics != nil {

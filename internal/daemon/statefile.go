@@ -41,30 +41,23 @@ type stateWritten struct {
 	at   time.Time
 }
 
-// stale reports whether the state file must be written for s: it would
-// say something new, or it is stateRefresh old. Handshake ages and byte
-// counters alone are not new: they change at every check, and writing a
-// hub's hundreds of tunnels every 10 s was most of its idle CPU (issue
-// 13); status reads them live (the file's health is shown only while
-// the files are invalid), metrics from the daemon.
-func (w stateWritten) stale(s State) bool {
-	return s.Updated.Sub(w.at) >= stateRefresh || !reflect.DeepEqual(steady(s), w.said)
+// next returns what the file will say if s is written, and whether it
+// must be: it would say something new, or it is stateRefresh old.
+// Handshake ages and byte counters alone are not new: they change at
+// every check, and writing a hub's hundreds of tunnels every 10 s was
+// most of its idle CPU (issue 13); status reads them live (the file's
+// health is shown only while the files are invalid), metrics from the
+// daemon.
+func (w stateWritten) next(s State) (stateWritten, bool) {
+	said := steady(s)
+	return stateWritten{said, s.Updated}, s.Updated.Sub(w.at) >= stateRefresh || !reflect.DeepEqual(said, w.said)
 }
 
 // steady is s without what changes while nothing happens, copied so that
 // the daemon's later changes in place do not reach it.
 func steady(s State) State {
 	s.Updated = time.Time{}
-	s.Health = steadyHealth(s.Health)
-	if c := s.Configuration; c != nil {
-		cc := *c
-		cc.Waiting = slices.Clone(c.Waiting)
-		s.Configuration = &cc
-	}
-	return s
-}
-
-func steadyHealth(h check.Report) check.Report {
+	h := &s.Health
 	h.Tunnels = slices.Clone(h.Tunnels)
 	for i := range h.Tunnels {
 		t := &h.Tunnels[i]
@@ -72,12 +65,18 @@ func steadyHealth(h check.Report) check.Report {
 	}
 	h.Problems, h.Warnings, h.Endpoints = slices.Clone(h.Problems), slices.Clone(h.Warnings), slices.Clone(h.Endpoints)
 	h.Adjacencies = slices.Clone(h.Adjacencies)
-	if c := h.Configuration; c != nil {
-		cc := *c
-		cc.Waiting = slices.Clone(c.Waiting)
-		h.Configuration = &cc
+	h.Configuration = cloneConfiguration(h.Configuration)
+	s.Configuration = cloneConfiguration(s.Configuration)
+	return s
+}
+
+func cloneConfiguration(c *check.Configuration) *check.Configuration {
+	if c == nil {
+		return nil
 	}
-	return h
+	cc := *c
+	cc.Waiting = slices.Clone(c.Waiting)
+	return &cc
 }
 
 // ReadState reads the state file under root.

@@ -20,7 +20,7 @@ func TestStateWrittenWhenNew(t *testing.T) {
 		}
 	}
 	s := base()
-	w := stateWritten{steady(s), s.Updated}
+	w, _ := stateWritten{}.next(s)
 	cases := []struct {
 		name  string
 		edit  func(*State)
@@ -48,7 +48,7 @@ func TestStateWrittenWhenNew(t *testing.T) {
 			got = s // shares the pointer w was made from
 		}
 		c.edit(&got)
-		if stale := w.stale(got); stale != c.stale {
+		if _, stale := w.next(got); stale != c.stale {
 			t.Errorf("%s: stale %v, want %v", c.name, stale, c.stale)
 		}
 	}
