@@ -44,12 +44,12 @@ func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) e
 // the files as their own users; not root; a name that does not resolve),
 // f's own names when the file's ids are f's, else the names (or numbers)
 // of the ids it has.
-func ownerAsFound(root string, f render.File, st fs.FileInfo) (string, string) {
+func ownerAsFound(ids *accounts, f render.File, st fs.FileInfo) (string, string) {
 	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || root != "/" && !ownersUnderAnyRoot {
+	if !ok || ids.root != "/" && !ownersUnderAnyRoot {
 		return "", ""
 	}
-	uid, gid, err := owner(root, f)
+	uid, gid, err := ids.of(f)
 	switch {
 	case err != nil || uid < 0:
 		return "", ""
@@ -75,19 +75,45 @@ var ownersUnderAnyRoot = false
 // owned by whoever runs it. A missing group on a real root is an error:
 // the daemon that reads the file could not.
 func owner(root string, f render.File) (int, int, error) {
+	return newAccounts(root).of(f)
+}
+
+// accounts resolves owner and group names to ids, each name once per
+// apply: every lookup reads /etc/passwd or /etc/group, and an apply
+// compares the owner of every rendered file, two per tunnel (at 300
+// tunnels the lookups were most of reading the files, issue 13).
+type accounts struct {
+	root          string
+	users, groups map[string]int
+}
+
+func newAccounts(root string) *accounts {
+	return &accounts{root: root, users: map[string]int{}, groups: map[string]int{}}
+}
+
+// of is owner for f, from what a has resolved.
+func (a *accounts) of(f render.File) (int, int, error) {
 	if os.Geteuid() != 0 {
 		return -1, -1, nil
 	}
-	u, err := user.Lookup(f.Owner)
-	if err != nil {
-		return -1, -1, lookupErr(root, "user", f.Owner, err)
+	uid, ok := a.users[f.Owner]
+	if !ok {
+		u, err := user.Lookup(f.Owner)
+		if err != nil {
+			return -1, -1, lookupErr(a.root, "user", f.Owner, err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		a.users[f.Owner] = uid
 	}
-	g, err := user.LookupGroup(f.Group)
-	if err != nil {
-		return -1, -1, lookupErr(root, "group", f.Group, err)
+	gid, ok := a.groups[f.Group]
+	if !ok {
+		g, err := user.LookupGroup(f.Group)
+		if err != nil {
+			return -1, -1, lookupErr(a.root, "group", f.Group, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+		a.groups[f.Group] = gid
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(g.Gid)
 	return uid, gid, nil
 }
 
