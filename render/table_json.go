@@ -31,7 +31,7 @@ func tableJSON(t Table) []byte {
 		o.open('{')
 		o.key("interface").str(l.Interface)
 		o.key("addresses")
-		o.array(len(l.Addresses), l.Addresses == nil, func(i int) { o.text(l.Addresses[i]) })
+		o.array(len(l.Addresses), l.Addresses == nil, func(i int) { text(o, l.Addresses[i]) })
 		o.key("ospf").bool(l.OSPF)
 		o.close('}')
 	})
@@ -51,20 +51,20 @@ func (o *jsonOut) tunnel(t plan.Tunnel) {
 	o.key("site").str(t.Peer.Site)
 	o.key("asn").int(int64(t.Peer.ASN))
 	o.key("public_key").str(t.Peer.PublicKey)
-	o.key("endpoint").text(t.Peer.Endpoint)
+	text(o.key("endpoint"), t.Peer.Endpoint)
 	if t.Peer.EndpointName != "" { // omitempty
 		o.key("endpoint_name").str(t.Peer.EndpointName)
 	}
 	o.key("keepalive").int(int64(t.Peer.Keepalive))
 	o.close('}')
-	o.key("local6").text(t.Local6)
-	o.key("remote6").text(t.Remote6)
+	text(o.key("local6"), t.Local6)
+	text(o.key("remote6"), t.Remote6)
 	// None without a transit4 pool (RFC 8950): omitzero.
 	if t.Local4.IsValid() {
-		o.key("local4").text(t.Local4)
+		text(o.key("local4"), t.Local4)
 	}
 	if t.Remote4.IsValid() {
-		o.key("remote4").text(t.Remote4)
+		text(o.key("remote4"), t.Remote4)
 	}
 	o.close('}')
 }
@@ -134,27 +134,45 @@ func (o *jsonOut) int(n int64) { o.b = strconv.AppendInt(o.b, n, 10) }
 func (o *jsonOut) bool(v bool) { o.b = strconv.AppendBool(o.b, v) }
 
 // text writes a value as its text form, as encoding/json does for an
-// encoding.TextAppender such as netip.Addr (the zero value is "").
-func (o *jsonOut) text(v encoding.TextAppender) {
-	b, err := v.AppendText(nil)
+// encoding.TextAppender such as netip.Addr (the zero value is ""). It is
+// generic so that the value is not boxed: an allocation per address.
+func text[T encoding.TextAppender](o *jsonOut, v T) {
+	start := len(o.b)
+	o.b = append(o.b, '"')
+	b, err := v.AppendText(o.b)
 	if err != nil {
 		panic(err) // netip's never fail
 	}
-	o.str(string(b))
+	if needsEscape(b[start+1:]) { // an address's zone may hold anything
+		s := string(b[start+1:])
+		o.b = b[:start]
+		o.str(s)
+		return
+	}
+	o.b = append(b, '"')
 }
 
 // str quotes s; what encoding/json would escape (quotes, backslashes,
 // control characters, <, > and &, anything not ASCII) it escapes by
 // calling encoding/json itself.
 func (o *jsonOut) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			o.b = append(o.b, q...)
-			return
-		}
+	if needsEscape(s) {
+		q, _ := json.Marshal(s)
+		o.b = append(o.b, q...)
+		return
 	}
 	o.b = append(o.b, '"')
 	o.b = append(o.b, s...)
 	o.b = append(o.b, '"')
+}
+
+// needsEscape reports whether encoding/json would write s other than as
+// it is between quotes.
+func needsEscape[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return true
+		}
+	}
+	return false
 }

@@ -15,7 +15,7 @@ import (
 // The tunnel table written by hand is byte for byte what
 // json.MarshalIndent writes: for every gateway of the example fleet in both
 // modes, a generated fleet, and tables with nothing in them, zero values
-// and strings that need escaping.
+// and strings that need escaping (an address's zone too).
 func TestTableJSONIsMarshalIndent(t *testing.T) {
 	src, err := testfleet.ExampleSource()
 	if err != nil {
@@ -42,7 +42,7 @@ func TestTableJSONIsMarshalIndent(t *testing.T) {
 		Table{Gateway: odd, Site: odd, Isolation: fleet.Isolation(odd), Namespace: odd, PrivateKeyFile: odd,
 			Tunnels: []plan.Tunnel{{}, {Interface: odd, ListenPort: -1, Peer: plan.Peer{Gateway: odd, ASN: 4294967295, PublicKey: odd,
 				Endpoint: netip.MustParseAddrPort("[2001:db8::1]:1"), EndpointName: odd}, Local6: netip.MustParsePrefix("2001:db8::/127"),
-				Remote4: netip.MustParseAddr("192.0.2.1")}},
+				Remote4: netip.MustParseAddr("192.0.2.1"), Remote6: netip.MustParseAddr("fe80::1").WithZone(odd)}},
 			LANs: []TableLAN{{Interface: odd, Addresses: []netip.Prefix{{}, netip.MustParsePrefix("10.0.0.1/24")}, OSPF: true}}},
 	)
 	for _, tb := range tables {
