@@ -69,6 +69,9 @@ type Engine struct {
 	// reads only the tunnels that may differ (see Settled), and records
 	// what it left. Nil: every apply reads every tunnel.
 	Settled *Settled
+	// Tables, when set, knows the tunnel table the last apply wrote, so
+	// that the next one need not decode it (see TableNames).
+	Tables *TableNames
 	// Full makes an apply read every tunnel even with Settled (the
 	// periodic repair), and start Settled anew from what it found.
 	Full bool
@@ -137,7 +140,7 @@ func (e *Engine) have(ctx context.Context, g *plan.Gateway, tree render.Tree) (H
 	if have.Pending, err = readJournal(e.Root); err != nil {
 		return have, err
 	}
-	if have.Previous, err = previousTunnels(have, g, tree); err != nil {
+	if have.Previous, err = previousTunnels(have, g, tree, e.Tables); err != nil {
 		return have, err
 	}
 	have.Units = map[string]string{}
@@ -205,17 +208,17 @@ func settledOf(g, read *plan.Gateway, ks kernel.State) *plan.Gateway {
 // before anything was written: the last one written. Observe looks for
 // them too, so removed tunnels are deleted wherever an interrupted apply
 // left them. A table unchanged since is g's own: its names are taken
-// without decoding it (most applies change nothing).
-func previousTunnels(have Have, g *plan.Gateway, tree render.Tree) ([]string, error) {
+// without decoding it (most applies change nothing); one known (the last
+// one written, after an edit) is not decoded either.
+func previousTunnels(have Have, g *plan.Gateway, tree render.Tree, known *TableNames) ([]string, error) {
 	old, ok := have.Files[render.TunnelTable]
 	if !ok {
 		return nil, nil
 	}
 	if f := tree.Get(render.TunnelTable); f != nil && bytes.Equal(f.Content, old.Content) {
-		names := make([]string, len(g.Tunnels))
-		for i, t := range g.Tunnels {
-			names[i] = t.Interface
-		}
+		return interfaces(g), nil
+	}
+	if names, ok := known.lookup(old.Content); ok {
 		return names, nil
 	}
 	// The names alone: for a hub's 300 tunnels, decoding their addresses
@@ -232,6 +235,7 @@ func previousTunnels(have Have, g *plan.Gateway, tree render.Tree) ([]string, er
 	for i, tu := range t.Tunnels {
 		names[i] = tu.Interface
 	}
+	known.remember(old.Content, names)
 	return names, nil
 }
 

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,21 +97,53 @@ func converged(t *testing.T, e *Engine, sys *fakesys.System, g *plan.Gateway, tr
 // there (the query comes from the table as it was before this apply wrote
 // the new one) and deleted when its site leaves the fleet.
 func TestRemovedTunnelLeftInMainIsDeleted(t *testing.T) {
-	g4, tree4 := desired(t, true)
-	e, sys := newEngine(t, t.TempDir())
-	if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
-		t.Fatal(err)
+	for _, known := range []bool{false, true} { // the table decoded, or known from the last apply
+		t.Run(fmt.Sprintf("known=%v", known), func(t *testing.T) {
+			g4, tree4 := desired(t, true)
+			e, sys := newEngine(t, t.TempDir())
+			if known {
+				e.Tables = NewTableNames()
+			}
+			if _, err := e.Apply(context.Background(), g4, tree4); err != nil {
+				t.Fatal(err)
+			}
+			sys.Tunnels["wg7"].InMain = true
+			g, tree := desired(t, false)
+			if _, err := e.Apply(context.Background(), g, tree); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := sys.Tunnels["wg7"]; ok {
+				t.Errorf("wg7, left in the main namespace, survived its removal; queries: %+v", sys.Queries)
+			}
+			if !slices.Contains(sys.Calls, "delete-tunnel wg7 main") {
+				t.Errorf("no delete of wg7 in the main namespace: %q", sys.Calls)
+			}
+			converged(t, e, sys, g, tree)
+		})
 	}
-	sys.Tunnels["wg7"].InMain = true
+}
+
+// TestKnownTableIsTheOneOnDisk: the table an engine wrote last is not
+// trusted once another wrote a different one (an apply killed, another
+// command): its tunnels are read from the file.
+func TestKnownTableIsTheOneOnDisk(t *testing.T) {
 	g, tree := desired(t, false)
+	e, sys := newEngine(t, t.TempDir())
+	e.Tables = NewTableNames()
 	if _, err := e.Apply(context.Background(), g, tree); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := sys.Tunnels["wg7"]; ok {
-		t.Errorf("wg7, left in the main namespace, survived its removal; queries: %+v", sys.Queries)
+	other := &Engine{Root: e.Root, Units: sys, Kernel: sys, Bird: sys, PublicKey: e.PublicKey}
+	g4, tree4 := desired(t, true)
+	if _, err := other.Apply(context.Background(), g4, tree4); err != nil {
+		t.Fatal(err)
+	}
+	sys.Tunnels["wg7"].InMain = true
+	if _, err := e.Apply(context.Background(), g, tree); err != nil {
+		t.Fatal(err)
 	}
 	if !slices.Contains(sys.Calls, "delete-tunnel wg7 main") {
-		t.Errorf("no delete of wg7 in the main namespace: %q", sys.Calls)
+		t.Errorf("wg7 of the table another apply wrote was not looked for in the main namespace: %q", sys.Calls)
 	}
 	converged(t, e, sys, g, tree)
 }

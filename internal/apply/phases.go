@@ -88,6 +88,9 @@ func (e *Engine) Apply(ctx context.Context, g *plan.Gateway, tree render.Tree) (
 	if err := r.tx.commit(tree, len(acts) > 0); err != nil {
 		return rep, err
 	}
+	if t := tree.Get(render.TunnelTable); t != nil {
+		e.Tables.remember(t.Content, interfaces(g))
+	}
 	settle()
 	return rep, e.step("done")
 }

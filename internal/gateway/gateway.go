@@ -81,6 +81,7 @@ type Gateway struct {
 	// settled, once WatchKernel was called, is what the kernel is known
 	// to hold (see apply.Settled), kept true by the kernel's events.
 	settled     *apply.Settled
+	tables      *apply.TableNames // the tunnel table last written
 	stopWatch   context.CancelFunc
 	kernelMoved chan struct{}
 
@@ -115,7 +116,7 @@ func New(root string, parts Parts, log *slog.Logger) *Gateway {
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	return &Gateway{root: root, parts: parts, log: log, endpoints: apply.NewEndpoints(r), kernelMoved: make(chan struct{}, 1)}
+	return &Gateway{root: root, parts: parts, log: log, endpoints: apply.NewEndpoints(r), tables: apply.NewTableNames(), kernelMoved: make(chan struct{}, 1)}
 }
 
 // WatchKernel makes the gateway follow the kernel's changes to its
@@ -209,7 +210,7 @@ func (g *Gateway) apply(ctx context.Context, res *pipeline.Result, full bool) (a
 	if err != nil {
 		return apply.Report{}, err
 	}
-	e.Settled, e.Full = g.settled, full
+	e.Settled, e.Tables, e.Full = g.settled, g.tables, full
 	tree, err := withSecrets(res)
 	if err != nil {
 		return apply.Report{}, err
