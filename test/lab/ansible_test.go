@@ -178,7 +178,7 @@ func TestLabAnsible(t *testing.T) {
 			t.Logf("  %s: %s", g.name, recaps[g.name].line)
 		}
 		if err != nil || len(recaps) != len(gws) {
-			t.Fatalf("ansible-playbook, %s run: %v (%d hosts in the recap)\n%s\n%s", run, err, len(recaps), tail(string(out), 150), evidence())
+			t.Fatalf("%s\nansible-playbook, %s run: %v (%d hosts in the recap)\n%s", evidence(), run, err, len(recaps), tail(string(out), 150))
 		}
 		return recaps
 	}
@@ -203,7 +203,7 @@ func TestLabAnsible(t *testing.T) {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("after the first run: %v\n%s", err, evidence())
+		t.Fatalf("%s\nafter the first run: %v", evidence(), err)
 	}
 	if t.Failed() {
 		t.FailNow()
@@ -246,7 +246,7 @@ func TestLabAnsible(t *testing.T) {
 	})
 	if err != nil {
 		out, _ := os.ReadFile(filepath.Join(l.Dir, "ansible-changed.log"))
-		t.Fatalf("%v\n%s\n%s", err, grepChanged(string(out)), evidence())
+		t.Fatalf("%s\n%v\n%s", evidence(), err, grepChanged(string(out)))
 	}
 	t.Logf("timings: package %s, boot %s, ssh up %s, first run (converged) %s, second run %s, changed run (confirmed) %s, total %s",
 		built.Sub(start).Round(100*time.Millisecond), booted.Sub(built).Round(100*time.Millisecond),

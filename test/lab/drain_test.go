@@ -28,7 +28,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	start := time.Now()
 	res, err := victim.VM.Sh(ctx, "sitevpn drain --wait 2m")
 	if err != nil {
-		t.Fatalf("sitevpn drain --wait: %v\n%s", err, evidence(ctx, tp.sites(2)))
+		t.Fatalf("%s\nsitevpn drain --wait: %v", evidence(ctx, tp.sites(2)), err)
 	}
 	figures["m1. sitevpn drain --wait on the streams' paris gateway"] = fmt.Sprintf("%s (%s)", since(start), strings.TrimSpace(res.Stdout))
 	if _, after, err := streamCarrier(ctx, tp); err != nil || after[victim.Name] > 10000 {
@@ -49,7 +49,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, []*gateway{victim}, 6, 4*time.Minute); err != nil {
-		t.Fatalf("after rebooting %s: %v\n%s", victim.Name, err, evidence(ctx, []*gateway{victim}))
+		t.Fatalf("%s\nafter rebooting %s: %v", evidence(ctx, []*gateway{victim}), victim.Name, err)
 	}
 	figures["m2. drained gateway rebooted -> healthy again"] = since(rebooted).String()
 	err = victim.VM.WaitFor(ctx, time.Minute, "still drained after the reboot", func(ctx context.Context) error {

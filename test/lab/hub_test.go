@@ -102,14 +102,14 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 	}
 	took, apply, err := appliedLatency(ctx, t, berlin.VM, at[berlin.Name], 5*time.Minute)
 	if err != nil {
-		t.Fatalf("hub.hcl on v2-1: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nhub.hcl on v2-1: %v", evidence(ctx, gws), err)
 	}
 	figure(fmt.Sprintf("hub.hcl pushed -> applied on v2-1 (4 -> %d tunnels)", hub), fmt.Sprintf("%s (the apply: %s)", took, apply))
 	if err := hubComplete(ctx, berlin.VM, hub); err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	if err := established(ctx); err != nil {
-		t.Fatalf("after hub.hcl: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nafter hub.hcl: %v", evidence(ctx, gws), err)
 	}
 
 	// The same edit on both, alternately, each timed alone: a site
@@ -126,7 +126,7 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 		}
 	}
 	if err := established(ctx); err != nil {
-		t.Fatalf("after the edits: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nafter the edits: %v", evidence(ctx, gws), err)
 	}
 	ratio := float64(median(added[berlin])) / float64(median(added[paris]))
 	figure(fmt.Sprintf("a site added: edit -> applied, v1-1 (4 tunnels), median of %d", rounds), fmt.Sprintf("%s %s", median(added[paris]), added[paris]))
@@ -175,12 +175,12 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	figure("repair of a tunnel deleted by hand, v1-1", repairs[paris])
 	figure(fmt.Sprintf("repair of a tunnel deleted by hand, v2-1 (%d tunnels)", hub), repairs[berlin])
 	if err := hubComplete(ctx, berlin.VM, hub); err != nil {
-		t.Fatalf("after the repair: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nafter the repair: %v", evidence(ctx, gws), err)
 	}
 
 	// A no-op `sitevpn apply` through the daemon: load, validate, render
@@ -221,12 +221,12 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 	for _, g := range gws {
 		d, err := timedSh(ctx, g.VM, "systemctl restart sitevpn")
 		if err != nil {
-			t.Fatalf("%s: restart: %v\n%s", g.Name, err, evidence(ctx, gws))
+			t.Fatalf("%s\n%s: restart: %v", evidence(ctx, gws), g.Name, err)
 		}
 		figure(fmt.Sprintf("`systemctl restart sitevpn` -> READY, %s (%d tunnels)", g.Name, tunnelsOf(g, berlin, hub)), d.String())
 	}
 	if err := established(ctx); err != nil {
-		t.Fatalf("after the restarts: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nafter the restarts: %v", evidence(ctx, gws), err)
 	}
 
 	// Idle: once both confirmed their last change (no probation left), 60
@@ -234,7 +234,7 @@ func scenarioHub(t *testing.T, paris, berlin *gateway, sydney []byte, establishe
 	// gateways in the same window, sampled every second to tell the
 	// repair passes' share; then its RSS.
 	if _, err := waitConfig(ctx, gws, "confirmed", 3*time.Minute); err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	var samples sync.Map // *VM -> idleSample
 	err = eachVM([]*VM{paris.VM, berlin.VM}, func(vm *VM) error {

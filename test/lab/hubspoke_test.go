@@ -56,7 +56,7 @@ func TestLabHubSpoke(t *testing.T) {
 	defer logFigures(t, "HUB-AND-SPOKE FIGURES", start, figures)
 
 	if err := waitHealthy(ctx, hs.gws, 2, 6*time.Minute); err != nil {
-		t.Fatalf("initial convergence: %v\n%s", err, evidence(ctx, hs.gws))
+		t.Fatalf("%s\ninitial convergence: %v", evidence(ctx, hs.gws), err)
 	}
 	figures["0. qemu start -> 8 sessions Established"] = since(hs.bootedAt).String()
 	hs.checkSpokes(t)
@@ -269,7 +269,7 @@ ip netns exec private ping -q -c1 -W2 -I 2001:db8:a3::1 2001:db8:a2::1`)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, hs.gws))
+		t.Fatalf("%s\n%v", evidence(ctx, hs.gws), err)
 	}
 }
 
@@ -458,10 +458,10 @@ func (hs *hubSpoke) scenarioDNS(t *testing.T, figures map[string]string) {
 	})
 	if err != nil {
 		res, _ := hs.nat.Sh(ctx, "cat /etc/lab/dns-hosts; tail -20 /var/log/lab-dnsmasq.log")
-		t.Fatalf("%v\nresolver:\n%s\n%s", err, res.Stdout, evidence(ctx, hs.hubs()))
+		t.Fatalf("%s\n%v\nresolver:\n%s", evidence(ctx, hs.hubs()), err, res.Stdout)
 	}
 	if err := waitHealthy(ctx, hs.gws, 2, time.Minute); err != nil {
-		t.Fatalf("after the record changed: %v\n%s", err, evidence(ctx, hs.gws))
+		t.Fatalf("%s\nafter the record changed: %v", evidence(ctx, hs.gws), err)
 	}
 	figures["2. DNS record changed -> every tunnel healthy again"] = since(changed).String()
 	// v2-1 answers from its new address: the hubs hear from it.
@@ -520,7 +520,7 @@ ip netns exec private ping -q -c3 -i 0.2 -W2 -I 2001:db8:a2::1 2001:db8:a3::1`)
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, hs.gws, 2, time.Minute); err != nil {
-		t.Fatalf("after %s went from v2-1: %v\n%s", hsBerlinOld, err, evidence(ctx, hs.gws))
+		t.Fatalf("%s\nafter %s went from v2-1: %v", evidence(ctx, hs.gws), hsBerlinOld, err)
 	}
 }
 
@@ -563,16 +563,16 @@ func (hs *hubSpoke) scenarioNAT(t *testing.T, figures map[string]string) {
 	})
 	if err != nil {
 		res, _ := hs.nat.Sh(ctx, "ip addr show eth0; nft list ruleset")
-		t.Fatalf("%v\nnat:\n%s\n%s", err, res.Stdout, evidence(ctx, hs.gws))
+		t.Fatalf("%s\n%v\nnat:\n%s", evidence(ctx, hs.gws), err, res.Stdout)
 	}
 	for _, p := range streams {
 		// 3 s of replies after the change: the streams run again.
 		if err := p.waitReplies(ctx, t0, 300, time.Minute); err != nil {
-			t.Fatalf("%v\n%s", err, evidence(ctx, hs.gws))
+			t.Fatalf("%s\n%v", evidence(ctx, hs.gws), err)
 		}
 	}
 	if err := waitHealthy(ctx, hs.gws, 2, 2*time.Minute); err != nil {
-		t.Fatalf("after the NAT's address changed: %v\n%s", err, evidence(ctx, hs.gws))
+		t.Fatalf("%s\nafter the NAT's address changed: %v", evidence(ctx, hs.gws), err)
 	}
 	figures["3. NAT address changed -> 8 tunnels checked healthy (after 3 s of replies)"] = since(changed).String()
 	for _, p := range streams {
@@ -650,7 +650,7 @@ a=$(rx); sleep 2; b=$(rx); echo $((b - a))`, hsBerlinWG, hsTokyoWG)
 	}
 	for _, p := range streams {
 		if err := p.waitReplies(ctx, t0, 300, time.Minute); err != nil {
-			t.Fatalf("%v\n%s", err, evidence(ctx, []*gateway{berlin, hs.gw("v3-1"), survivor}))
+			t.Fatalf("%s\n%v", evidence(ctx, []*gateway{berlin, hs.gw("v3-1"), survivor}), err)
 		}
 	}
 	var worst time.Duration

@@ -38,7 +38,14 @@ func ForTest(t testing.TB) *Lab {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("lab directory kept: %s\n%s", dir, l.ConsoleTails(40))
+			// The consoles go to a file, not after the failure: a log's
+			// tail then shows what failed (a WaitFor's error carries the
+			// console of the VM it waited on).
+			consoles := filepath.Join(dir, "consoles-at-failure.txt")
+			if err := os.WriteFile(consoles, []byte(l.ConsoleTails(40)), 0o644); err != nil {
+				consoles = err.Error()
+			}
+			t.Logf("lab directory kept: %s (every VM's console tail: %s)", dir, consoles)
 			holdOnFailure(t, dir)
 		}
 		// t.Context is already canceled here: stopping gets its own deadline.

@@ -72,7 +72,7 @@ func TestLabLatency(t *testing.T) {
 		})
 	}
 	if err := established(ctx); err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	t.Logf("qemu start -> the tunnel's session Established on both: %s", since(start))
 
@@ -102,7 +102,7 @@ func TestLabLatency(t *testing.T) {
 		samples[kind] = append(samples[kind], took)
 		editOn(t, berlin, gws, name, content)
 		if err := established(ctx); err != nil {
-			t.Fatalf("after %s: %v\n%s", kind, err, evidence(ctx, gws))
+			t.Fatalf("%s\nafter %s: %v", evidence(ctx, gws), kind, err)
 		}
 	}
 	const rounds = 5
@@ -158,7 +158,7 @@ func editOn(t *testing.T, g *gateway, gws []*gateway, name, content string) (tim
 	}
 	took, apply, err := appliedLatency(ctx, t, g.VM, at, 2*time.Minute)
 	if err != nil {
-		t.Fatalf("%s on %s: %v\n%s", name, g.Name, err, evidence(ctx, gws))
+		t.Fatalf("%s\n%s on %s: %v", evidence(ctx, gws), name, g.Name, err)
 	}
 	return took, apply
 }

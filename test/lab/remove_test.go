@@ -90,7 +90,7 @@ func scenarioRemoveGateway(t *testing.T, tp *topology, figures map[string]string
 		})
 	})
 	if err != nil {
-		t.Fatalf("removing %s: %v\n%s", victim.Name, err, evidence(ctx, remaining))
+		t.Fatalf("%s\nremoving %s: %v", evidence(ctx, remaining), victim.Name, err)
 	}
 	figures["h1. v4-2 removed: push -> 7 gateways applied, healthy"] = since(start).String()
 	stopLossless(t, streams, figures, "h2. while v4-2 is removed, ", "while "+victim.Name+" was removed")
@@ -104,7 +104,7 @@ func scenarioRemoveGateway(t *testing.T, tp *topology, figures map[string]string
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, tp.gws, 2*(sites-1), 4*time.Minute); err != nil {
-		t.Fatalf("putting %s back: %v\n%s", victim.Name, err, evidence(ctx, []*gateway{victim}))
+		t.Fatalf("%s\nputting %s back: %v", evidence(ctx, []*gateway{victim}), victim.Name, err)
 	}
 	// The router uses the link again once OSPF is up on it (its wait
 	// timer can take 40 s).

@@ -65,7 +65,7 @@ func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 				return nil
 			})
 			if err != nil {
-				t.Fatalf("%s on %s: %v\n%s", s.name, g.Name, err, evidence(ctx, []*gateway{g}))
+				t.Fatalf("%s\n%s on %s: %v", evidence(ctx, []*gateway{g}), s.name, g.Name, err)
 			}
 			// The new daemon's applies (at start, then its repairs)
 			// found nothing to change.

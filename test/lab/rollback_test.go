@@ -129,7 +129,7 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 	}
 	rolled, err := waitConfig(ctx, affected, "rolled back", labWindow*time.Second+3*time.Minute)
 	if err != nil {
-		t.Fatalf("the gateways with a tunnel to v3-1 did not roll back: %v\n%s", err, evidence(ctx, affected[:1]))
+		t.Fatalf("%s\nthe gateways with a tunnel to v3-1 did not roll back: %v", evidence(ctx, affected[:1]), err)
 	}
 	figures["k1. v3-1's key corrupted, pushed to all -> 6 rolled back (window 60 s)"] = since(start).String()
 	for name, c := range rolled {
@@ -146,7 +146,7 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 	// keeps its configuration and reports them invalid, so health here is
 	// the tunnels' (status comes back once the files are fixed).
 	if err := waitUp(ctx, tp.gws, 6, false, 4*time.Minute); err != nil {
-		t.Fatalf("after the rollback: %v\n%s", err, evidence(ctx, tp.gws[:1]))
+		t.Fatalf("%s\nafter the rollback: %v", evidence(ctx, tp.gws[:1]), err)
 	}
 	figures["k2. push -> every tunnel up again (handshake, BGP)"] = since(start).String()
 	for _, p := range streams {
@@ -174,7 +174,7 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
-		t.Fatalf("after the fix: %v\n%s", err, evidence(ctx, tp.gws))
+		t.Fatalf("%s\nafter the fix: %v", evidence(ctx, tp.gws), err)
 	}
 
 	commitConfirmed(t, v11, fleet, figures)

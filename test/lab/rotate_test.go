@@ -80,7 +80,7 @@ sitevpn --config /etc/sitevpn pubkey`)
 		})
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	figures[fmt.Sprintf("g1. key rotated on v1-1: push -> its %d tunnels handshaken, Established", tunnels)] = since(start).String()
 	res, err = g.VM.Sh(ctx, "systemctl show -P MainPID sitevpn")
@@ -93,7 +93,7 @@ sitevpn --config /etc/sitevpn pubkey`)
 		t.Errorf("sitevpn on %s restarted during the key rotation: MainPID %s -> %s", g.Name, pid, after)
 	}
 	if err := waitHealthy(ctx, gws, tunnels, time.Minute); err != nil {
-		t.Fatalf("after the key rotation: %v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\nafter the key rotation: %v", evidence(ctx, gws), err)
 	}
 	if err := pingAll(ctx, tp.routers, sites, time.Minute); err != nil {
 		t.Error(err)

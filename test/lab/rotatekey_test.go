@@ -79,7 +79,7 @@ func scenarioRotateKey(t *testing.T, tp *topology, figures map[string]string) {
 		})
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, gws))
+		t.Fatalf("%s\n%v", evidence(ctx, gws), err)
 	}
 	figures["n1. rotate-key on v1-2, fleet pushed -> its tunnels on the new key"] = since(start).String()
 	if res, err := g.VM.Sh(ctx, "sitevpn undrain"); err != nil || !strings.Contains(res.Stdout, "back in service") {

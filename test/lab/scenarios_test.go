@@ -193,7 +193,7 @@ site "rome" {
 		})
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, three))
+		t.Fatalf("%s\n%v", evidence(ctx, three), err)
 	}
 	figures["a1. invalid HCL pushed -> status shows it (6 gw)"] = since(start).String()
 	t.Logf("v1-1: sitevpn status with the invalid file:\n%s", shown)
@@ -224,7 +224,7 @@ site "rome" {
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, three, 4, time.Minute); err != nil {
-		t.Fatalf("after removing the invalid file: %v\n%s", err, evidence(ctx, three))
+		t.Fatalf("%s\nafter removing the invalid file: %v", evidence(ctx, three), err)
 	}
 	figures["a3. invalid HCL removed -> healthy (6 gw)"] = since(start).String()
 }
@@ -246,7 +246,7 @@ func scenarioAddSite(t *testing.T, tp *topology, figures map[string]string) {
 	}
 	figures["e2. HCL edit -> applied, v1-1 (add a site)"] = took
 	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
-		t.Fatalf("after adding sydney: %v\n%s", err, evidence(ctx, tp.gws))
+		t.Fatalf("%s\nafter adding sydney: %v", evidence(ctx, tp.gws), err)
 	}
 	figures["b1. sydney.hcl pushed -> 48 sessions Established"] = since(start).String()
 	checkPlane(t, tp, tp.gws, 4)
@@ -271,7 +271,7 @@ func scenarioReboot(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
-		t.Fatalf("after rebooting %s: %v\n%s", g.Name, err, evidence(ctx, []*gateway{g}))
+		t.Fatalf("%s\nafter rebooting %s: %v", evidence(ctx, []*gateway{g}), g.Name, err)
 	}
 	figures["c. reboot v2-1 -> all 8 healthy again"] = since(start).String()
 	if err := pingAll(ctx, tp.routers, 4, 2*time.Minute); err != nil {
@@ -337,10 +337,10 @@ func scenarioFailover(t *testing.T, tp *topology, figures map[string]string) {
 		})
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, evidence(ctx, tp.gws))
+		t.Fatalf("%s\n%v", evidence(ctx, tp.gws), err)
 	}
 	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
-		t.Fatalf("with BFD: %v\n%s", err, evidence(ctx, tp.gws))
+		t.Fatalf("%s\nwith BFD: %v", evidence(ctx, tp.gws), err)
 	}
 	figures["d0. bfd pushed -> 48 BFD sessions Up"] = since(start).String()
 	victim = failover(t, tp, figures, fmt.Sprintf("BFD on, %d ms x %d", labBFDInterval, labBFDMultiplier))
@@ -388,7 +388,7 @@ func failover(t *testing.T, tp *topology, figures map[string]string, label strin
 	for _, p := range streams {
 		// 3 s of replies after the power cut: the stream recovered.
 		if err := p.waitReplies(ctx, t0, 300, time.Minute); err != nil {
-			t.Fatalf("%s: %v\n%s", label, err, evidence(ctx, tp.sites(2)))
+			t.Fatalf("%s\n%s: %v", evidence(ctx, tp.sites(2)), label, err)
 		}
 	}
 	var worst time.Duration
@@ -477,7 +477,7 @@ func restore(t *testing.T, tp *topology, victim *gateway) {
 		t.Fatal(err)
 	}
 	if err := waitHealthy(ctx, tp.gws, 6, 4*time.Minute); err != nil {
-		t.Fatalf("after powering %s on again: %v\n%s", victim.Name, err, evidence(ctx, []*gateway{victim}))
+		t.Fatalf("%s\nafter powering %s on again: %v", evidence(ctx, []*gateway{victim}), victim.Name, err)
 	}
 	t.Logf("%s powered on: all healthy after %s", victim.Name, since(start))
 }

@@ -97,7 +97,7 @@ func TestLabTopology(t *testing.T) {
 
 	three := tp.sites(3)
 	if err := waitHealthy(ctx, three, 4, 6*time.Minute); err != nil {
-		t.Fatalf("initial convergence: %v\n%s", err, evidence(ctx, three))
+		t.Fatalf("%s\ninitial convergence: %v", evidence(ctx, three), err)
 	}
 	figures["e1. qemu start -> 24 sessions Established"] = since(tp.bootedAt).String()
 	checkPlane(t, tp, three, 3)

@@ -411,8 +411,8 @@ func (vm *VM) Sh(ctx context.Context, script string) (Result, error) {
 }
 
 // WaitFor polls cond like the package's WaitFor, gives up at once if QEMU
-// died, and adds the console's tail to the error: what the guest was doing
-// is the evidence.
+// died, and puts the console's tail before the error: what the guest was
+// doing is the evidence.
 func (vm *VM) WaitFor(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) error) error {
 	err := WaitFor(ctx, timeout, vm.Name+": "+what, func(ctx context.Context) error {
 		if !vm.Running() {
@@ -421,7 +421,9 @@ func (vm *VM) WaitFor(ctx context.Context, timeout time.Duration, what string, c
 		return cond(ctx)
 	})
 	if err != nil {
-		return fmt.Errorf("%w\n--- %s console (last 40 lines) ---\n%s", err, vm.Name, vm.ConsoleTail(40))
+		// The console first: what failed is then the last line of a
+		// test's failure, where a log's tail shows it.
+		return fmt.Errorf("\n--- %[1]s console (last 40 lines) ---\n%[2]s\n--- end of %[1]s's console ---\n%[3]w", vm.Name, vm.ConsoleTail(40), err)
 	}
 	return nil
 }
