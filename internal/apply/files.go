@@ -75,46 +75,46 @@ var ownersUnderAnyRoot = false
 // owned by whoever runs it. A missing group on a real root is an error:
 // the daemon that reads the file could not.
 func owner(root string, f render.File) (int, int, error) {
-	return newAccounts(root).of(f)
-}
-
-// accounts resolves owner and group names to ids, each name once per
-// apply: every lookup reads /etc/passwd or /etc/group, and an apply
-// compares the owner of every rendered file, two per tunnel (at 300
-// tunnels the lookups were most of reading the files, issue 13).
-type accounts struct {
-	root          string
-	users, groups map[string]int
-}
-
-func newAccounts(root string) *accounts {
-	return &accounts{root: root, users: map[string]int{}, groups: map[string]int{}}
-}
-
-// of is owner for f, from what a has resolved.
-func (a *accounts) of(f render.File) (int, int, error) {
 	if os.Geteuid() != 0 {
 		return -1, -1, nil
 	}
-	uid, ok := a.users[f.Owner]
-	if !ok {
-		u, err := user.Lookup(f.Owner)
-		if err != nil {
-			return -1, -1, lookupErr(a.root, "user", f.Owner, err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		a.users[f.Owner] = uid
+	u, err := user.Lookup(f.Owner)
+	if err != nil {
+		return -1, -1, lookupErr(root, "user", f.Owner, err)
 	}
-	gid, ok := a.groups[f.Group]
-	if !ok {
-		g, err := user.LookupGroup(f.Group)
-		if err != nil {
-			return -1, -1, lookupErr(a.root, "group", f.Group, err)
-		}
-		gid, _ = strconv.Atoi(g.Gid)
-		a.groups[f.Group] = gid
+	g, err := user.LookupGroup(f.Group)
+	if err != nil {
+		return -1, -1, lookupErr(root, "group", f.Group, err)
 	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(g.Gid)
 	return uid, gid, nil
+}
+
+// accounts is owner, each owner and group pair resolved once per apply:
+// every lookup reads /etc/passwd or /etc/group, and an apply compares the
+// owner of every rendered file, two per tunnel (at 300 tunnels the
+// lookups were most of reading the files, issue 13).
+type accounts struct {
+	root string
+	ids  map[[2]string][2]int // by owner and group
+}
+
+func newAccounts(root string) *accounts {
+	return &accounts{root: root, ids: map[[2]string][2]int{}}
+}
+
+// of is owner(a.root, f), from what a has resolved.
+func (a *accounts) of(f render.File) (int, int, error) {
+	k := [2]string{f.Owner, f.Group}
+	if id, ok := a.ids[k]; ok {
+		return id[0], id[1], nil
+	}
+	uid, gid, err := owner(a.root, f)
+	if err == nil {
+		a.ids[k] = [2]int{uid, gid}
+	}
+	return uid, gid, err
 }
 
 func lookupErr(root, kind, name string, err error) error {

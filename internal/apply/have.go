@@ -1,10 +1,10 @@
 package apply
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,20 +70,12 @@ func readWithInfo(path string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b := make([]byte, 0, st.Size()+1) // +1: the read that finds the end
-	for {
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, st, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(b) == cap(b) { // grew since the stat
-			b = append(b, 0)[:len(b)]
-		}
+	var b bytes.Buffer
+	b.Grow(int(st.Size()) + bytes.MinRead) // one read for the file, one that finds its end
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, nil, err
 	}
+	return b.Bytes(), st, nil
 }
 
 // ReadManifest reads the manifest under root; a missing one is empty.
