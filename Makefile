@@ -69,7 +69,8 @@ test-privileged: deps
 	SITEVPN_PRIVILEGED=1 $(GO) test -count=1 -run 'Integration' -v ./... 2>&1 | $(VERBOSE_FILTER) ; exit $${PIPESTATUS[0]}
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoadValidate -fuzztime 60s ./internal/validate
+	$(GO) test -run '^$$' -fuzz FuzzLoadValidate -fuzztime 30s ./internal/validate
+	$(GO) test -run '^$$' -fuzz FuzzParsePlain -fuzztime 30s ./internal/load
 
 bench:
 	./bench/run

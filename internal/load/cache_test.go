@@ -1,10 +1,14 @@
 package load
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // A cached load gives what an uncached one gives, diagnostics included,
@@ -70,4 +74,29 @@ func load(t *testing.T, c *Cache, dir string) *Document {
 		t.Fatal(diags)
 	}
 	return doc
+}
+
+// sorted orders diagnostics by place and text, to compare them as sets.
+func sorted(diags []hcl.Diagnostic) []hcl.Diagnostic {
+	slices.SortFunc(diags, func(a, b hcl.Diagnostic) int {
+		return cmp.Or(cmp.Compare(start(a), start(b)), cmp.Compare(a.Summary, b.Summary), cmp.Compare(a.Detail, b.Detail))
+	})
+	return diags
+}
+
+func start(d hcl.Diagnostic) int {
+	if d.Subject == nil {
+		return -1
+	}
+	return d.Subject.Start.Byte
+}
+
+// comparable keeps what a diagnostic says and where, not the expression
+// objects it points to.
+func comparable(diags hcl.Diagnostics) []hcl.Diagnostic {
+	var out []hcl.Diagnostic
+	for _, d := range diags {
+		out = append(out, hcl.Diagnostic{Severity: d.Severity, Summary: d.Summary, Detail: d.Detail, Subject: d.Subject, Context: d.Context})
+	}
+	return out
 }

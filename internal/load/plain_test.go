@@ -2,6 +2,7 @@ package load
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -9,8 +10,15 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// plainInputs are read by parsePlain; the awkward inputs of the pieces
-// test are not, or not all.
+// exampleFleet is the repository's example (testfleet imports this package).
+const exampleFleet = "../../examples/article/fleet.hcl"
+
+// hubAndSpokeFleet is the example of a hub-and-spoke fleet: hubs, a
+// gateway without an endpoint, a DNS endpoint.
+const hubAndSpokeFleet = "../../examples/hub-and-spoke/fleet.hcl"
+
+// plainInputs are read by parsePlain; the awkward inputs are not, or not
+// all.
 var plainInputs = []string{
 	"",
 	"\n\n",
@@ -20,6 +28,39 @@ var plainInputs = []string{
 	"// c\nsite \"a\" \"b\" {\n\tprefixes = [\"10.0.0.0/24\", \"fd00::/48\",]\n  empty = []\n  multi = [\n    \"a\",\n    \"b\"\n  ]\n  gateway \"g\" {\n    lan \"eth1\" {\n    }\n  }\n}\n\n",
 	"a {\n}\nb {\n}\n",
 	"fleet {\n  topology         = \"hub-and-spoke\"\n  endpoint_refresh = 60\n}\nsite \"s\" {\n  hub = true\n  gateway \"g\" {\n    endpoint = \"vpn.shop.example.net:7000\"\n  }\n}\n",
+}
+
+// awkward are inputs at the edges of plain HCL: heredocs, block comments,
+// templates, CRLF, non-ASCII, stray braces, top-level attributes, repeats.
+var awkward = []string{
+	"site \"a\" {\n}\n",
+	"site \"a\" {\n  x = <<EOT\n}\nsite \"b\" {\nEOT\n}\n",
+	"site \"a\" {\n  x = \"}\\n\"\n}\nsite \"b\" {\n}\n",
+	"/* site \"a\" {\n}\n*/\nsite \"b\" {\n}\n",
+	"site \"a\" {\n  x = \"${1}\"\n}\nsite \"b\" {\n}\n",
+	"site \"a\" {\n}\nx = 1\nsite \"b\" {\n}\nx = 2\n",
+	"site \"a\" {\n}\n}\nsite \"b\" {\n}\n",
+	"site \"a\" {\n# }\n}\nsite \"b\" { // {\n}\n# trailing\n",
+	"site \"a\" {\r\n}\r\nsite \"b\" {\r\n}\r\n",
+	"site \"a\" {\n  x = \"unterminated\n}\nsite \"b\" {\n}\n",
+	"\ufeffsite \"ä\" {\n  asn = \"é\"\n}\nsite \"b\" {\n}\n",
+	"fleet {\n}\nsite \"a\" {\n  prefixes = [\n  ]\n}\nsite \"a\" {\n}\n",
+}
+
+// fleetFiles are the fleet files of the repository: validate's invalid
+// and valid inputs, and the examples.
+func fleetFiles(t testing.TB) [][]byte {
+	paths, _ := filepath.Glob("../validate/testdata/invalid/*.hcl")
+	paths = append(paths, "../validate/testdata/valid.hcl", exampleFleet, hubAndSpokeFleet)
+	var files [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	return files
 }
 
 // Wherever parsePlain reads a file, its syntax tree is hclsyntax's.
