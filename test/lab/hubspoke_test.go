@@ -135,7 +135,7 @@ func bootHubSpoke(t *testing.T) *hubSpoke {
 	t.Helper()
 	ctx := t.Context()
 	repo := repoDir(t)
-	deb := buildPackage(t, repo, t.TempDir(), "")
+	deb := labPackage(t, repo)
 	l := ForTest(t)
 	internet := l.Segment("internet")
 	parisLAN := l.Segment("lan-paris")

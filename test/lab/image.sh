@@ -105,6 +105,13 @@ in_root systemctl enable systemd-networkd lab-overlay.service
 # wait-online would hold boot for links the lab may leave unconfigured;
 # e2scrub_reap costs about 11 s of boot; the project's units start BIRD.
 in_root systemctl mask systemd-networkd-wait-online.service e2scrub_reap.service
+# The lab never logs in on a console, updates or trims: no timers (one
+# firing mid-test costs an emulated guest seconds), no getty.
+in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
+	e2scrub_all.timer fstrim.timer systemd-tmpfiles-clean.timer \
+	getty@.service serial-getty@.service
+in_root systemctl disable systemd-pstore.service systemd-network-generator.service
+in_root systemctl set-default multi-user.target
 # ssh is for the Ansible test, which starts it: key generation alone took
 # 11 s of CPU at every boot.
 in_root systemctl disable bird.service ssh.service

@@ -24,7 +24,7 @@ func TestLabKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deb := buildPackage(t, repo, t.TempDir(), "")
+	deb := labPackage(t, repo)
 	l := ForTest(t)
 	vm, err := l.NewVM("v1-1", l.Segment("internet"), l.Segment("sibling1"), l.Segment("lan-v1-1"))
 	if err != nil {

@@ -77,6 +77,11 @@ type Lab struct {
 	Dir   string // work directory: one subdirectory per VM
 	Image Image
 
+	// logf, when set (ForTest), carries the harness's LABTIME lines: the
+	// table at the end of make check reads them from the test log.
+	logf func(format string, args ...any)
+	name string // the test's, first on each LABTIME line
+
 	mu       sync.Mutex
 	segments []*Segment
 	vms      []*VM
@@ -117,6 +122,8 @@ func (l *Lab) VMs() []*VM {
 // they boot side by side, sharing the CPUs).
 func (l *Lab) Boot(ctx context.Context, timeout time.Duration) error {
 	vms := l.VMs()
+	start := time.Now()
+	defer func() { l.Timed(fmt.Sprintf("boot %d VMs", len(vms)), start) }()
 	for _, vm := range vms {
 		if !vm.Running() {
 			if err := vm.Start(ctx); err != nil {
@@ -125,6 +132,14 @@ func (l *Lab) Boot(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 	return eachVM(vms, func(vm *VM) error { return vm.WaitAgent(ctx, timeout) })
+}
+
+// Timed logs how long what took since start, as a LABTIME line for make
+// check's closing table.
+func (l *Lab) Timed(what string, start time.Time) {
+	if l.logf != nil {
+		l.logf("LABTIME %s: %s %.1fs", l.name, what, time.Since(start).Seconds())
+	}
 }
 
 // eachVM runs f on every VM concurrently and joins the errors.

@@ -29,6 +29,7 @@ func ForTest(t testing.TB) *Lab {
 		t.Fatal(err)
 	}
 	t.Logf("image %s ready in %s", img.Dir, since(start))
+	t.Logf("LABTIME %s: image.sh %.1fs", t.Name(), time.Since(start).Seconds())
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	dir := filepath.Join(work, fmt.Sprintf("%s-%d", name, os.Getpid()))
 	os.RemoveAll(dir) // a previous run in this same process (go test -count)
@@ -36,6 +37,7 @@ func ForTest(t testing.TB) *Lab {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.name, l.logf = t.Name(), t.Logf
 	t.Cleanup(func() {
 		if t.Failed() {
 			// The consoles go to a file, not after the failure: a log's

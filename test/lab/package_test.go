@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -233,6 +235,46 @@ func buildPackage(t *testing.T, repo, dist, version string) string {
 		t.Fatalf("make package made %v", debs)
 	}
 	return debs[0]
+}
+
+// The package of the working tree, built once per test process: every
+// test that installs it gets the same file (each build installs nfpm and
+// builds twice, tens of seconds).
+var (
+	sharedDebOnce sync.Once
+	sharedDeb     string
+	sharedDebErr  error
+)
+
+// labPackage is buildPackage(repo, a directory of the process, "") built
+// once; the directory is removed when the test binary exits (TestMain).
+func labPackage(t *testing.T, repo string) string {
+	t.Helper()
+	sharedDebOnce.Do(func() {
+		start := time.Now()
+		dir, err := os.MkdirTemp("", "sitevpn-lab-deb-")
+		if err != nil {
+			sharedDebErr = err
+			return
+		}
+		processCleanups = append(processCleanups, func() { os.RemoveAll(dir) })
+		out, err := exec.Command("make", "-C", repo, "package", "DIST="+dir).CombinedOutput()
+		if err != nil {
+			sharedDebErr = fmt.Errorf("make package: %w\n%s", err, out)
+			return
+		}
+		debs, _ := filepath.Glob(filepath.Join(dir, "sitevpn_*_amd64.deb"))
+		if len(debs) != 1 {
+			sharedDebErr = fmt.Errorf("make package made %v", debs)
+			return
+		}
+		sharedDeb = debs[0]
+		t.Logf("LABTIME %s: make package (once for every test) %.1fs", t.Name(), time.Since(start).Seconds())
+	})
+	if sharedDebErr != nil {
+		t.Fatal(sharedDebErr)
+	}
+	return sharedDeb
 }
 
 // debVersion is the Version field of a .deb.

@@ -15,7 +15,7 @@ import (
 // running, and when qemu was started.
 func bootPair(t *testing.T, repo string, fleet []byte) (paris, berlin *gateway, started time.Time) {
 	ctx := t.Context()
-	deb := buildPackage(t, repo, t.TempDir(), "")
+	deb := labPackage(t, repo)
 	l := ForTest(t)
 	internet := l.Segment("internet")
 	var gws []*gateway

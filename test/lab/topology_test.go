@@ -173,7 +173,7 @@ func bootTopology(t *testing.T) *topology {
 		t.Fatal(err)
 	}
 	// The real package, built from the working tree, as a user installs it.
-	deb := buildPackage(t, repo, t.TempDir(), "")
+	deb := labPackage(t, repo)
 	l := ForTest(t)
 	tp := &topology{lab: l, repo: repo, deb: deb}
 	internet := l.Segment("internet")
@@ -244,6 +244,9 @@ install -m 0644 /root/stage/*.hcl /etc/sitevpn/
 // install runs script then installScript on every VM of vms at once; a
 // failure carries the daemon's journal.
 func install(ctx context.Context, vms []*VM, script string) error {
+	if len(vms) > 0 {
+		defer vms[0].lab.Timed(fmt.Sprintf("install sitevpn on %d gateways", len(vms)), time.Now())
+	}
 	return eachVM(vms, func(vm *VM) error {
 		if _, err := vm.Sh(ctx, script+installScript); err != nil {
 			j, _ := vm.Sh(ctx, "journalctl -b -u sitevpn --no-pager | tail -40")
