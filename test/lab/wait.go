@@ -22,14 +22,19 @@ func Abort(err error) error { return abortError{err} }
 // passes (or ctx ends). The error names what was awaited and carries the
 // condition's last error: that is the evidence of why it never became true.
 // Polling starts fast (100 ms) and backs off to 1 s, so a quick condition
-// costs little and a slow one does not flood the guest.
+// costs little and a slow one does not flood the guest; and it waits at
+// least twice as long as the condition took. A condition's guest commands
+// cost an emulated guest tenths of a second of CPU: eight gateways polled
+// back to back took both host cores, slowing what the test waited for.
 func WaitFor(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	interval := 100 * time.Millisecond
 	for {
+		began := time.Now()
 		err := cond(ctx)
+		took := time.Since(began)
 		if err == nil {
 			return nil
 		}
@@ -39,7 +44,7 @@ func WaitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s: gave up after %s: %w", what, time.Since(start).Round(time.Millisecond), err)
-		case <-time.After(interval):
+		case <-time.After(max(interval, 2*took)):
 		}
 		interval = min(2*interval, time.Second)
 	}
