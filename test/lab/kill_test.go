@@ -24,16 +24,8 @@ func TestLabKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deb := labPackage(t, repo)
-	l := ForTest(t)
-	vm, err := l.NewVM("v1-1", l.Segment("internet"), l.Segment("sibling1"), l.Segment("lan-v1-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, writeGatewayFiles(&gateway{Name: "v1-1", Site: 1, N: 1, VM: vm}, repo, deb))
-	if err := l.Boot(ctx, 10*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	paris, _, _ := usePair(t, repo, nil)
+	vm := paris.VM
 	// Installed as a user would, but the daemon stays off: this test runs
 	// `sitevpn apply` by hand.
 	mustSh(t, vm, strings.TrimSuffix(installScript, startScript))

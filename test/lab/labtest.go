@@ -20,17 +20,30 @@ import (
 // console.log, shares) as evidence, a passed one removes it.
 func ForTest(t testing.TB) *Lab {
 	t.Helper()
-	ctx := t.Context()
+	l := newRun(t, t.Name())
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.keepEvidence(t)
+		}
+		l.close(t, !t.Failed())
+	})
+	return l
+}
+
+// newRun builds (or reuses) the image and prepares a run named name in
+// test/lab/work/<name>-<pid>; its LABTIME lines go to t's log.
+func newRun(t testing.TB, name string) *Lab {
+	t.Helper()
 	work := filepath.Join(labDir(), "work")
 	reapStale(work)
 	start := time.Now()
-	img, err := BuildImage(ctx)
+	img, err := BuildImage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("image %s ready in %s", img.Dir, since(start))
 	t.Logf("LABTIME %s: image.sh %.1fs", t.Name(), time.Since(start).Seconds())
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	name = strings.NewReplacer("/", "_", " ", "_").Replace(name)
 	dir := filepath.Join(work, fmt.Sprintf("%s-%d", name, os.Getpid()))
 	os.RemoveAll(dir) // a previous run in this same process (go test -count)
 	l, err := New(img, dir)
@@ -38,29 +51,32 @@ func ForTest(t testing.TB) *Lab {
 		t.Fatal(err)
 	}
 	l.name, l.logf = t.Name(), t.Logf
-	t.Cleanup(func() {
-		if t.Failed() {
-			// The consoles go to a file, not after the failure: a log's
-			// tail then shows what failed (a WaitFor's error carries the
-			// console of the VM it waited on).
-			consoles := filepath.Join(dir, "consoles-at-failure.txt")
-			if err := os.WriteFile(consoles, []byte(l.ConsoleTails(40)), 0o644); err != nil {
-				consoles = err.Error()
-			}
-			t.Logf("lab directory kept: %s (every VM's console tail: %s)", dir, consoles)
-			holdOnFailure(t, dir)
-		}
-		// t.Context is already canceled here: stopping gets its own deadline.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := l.Close(ctx); err != nil {
-			t.Errorf("stopping the lab: %v", err)
-		}
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	})
 	return l
+}
+
+// keepEvidence writes every console's tail to the run's directory, not
+// after the failure: a log's tail then shows what failed (a WaitFor's
+// error carries the console of the VM it waited on).
+func (l *Lab) keepEvidence(t testing.TB) {
+	consoles := filepath.Join(l.Dir, "consoles-at-failure.txt")
+	if err := os.WriteFile(consoles, []byte(l.ConsoleTails(40)), 0o644); err != nil {
+		consoles = err.Error()
+	}
+	t.Logf("lab directory kept: %s (every VM's console tail: %s)", l.Dir, consoles)
+	holdOnFailure(t, l.Dir)
+}
+
+// close stops every VM, with its own deadline (t.Context is already
+// canceled in a cleanup), and removes the run's directory when remove.
+func (l *Lab) close(t testing.TB, remove bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := l.Close(ctx); err != nil {
+		t.Errorf("stopping the lab: %v", err)
+	}
+	if remove {
+		os.RemoveAll(l.Dir)
+	}
 }
 
 // reapStale kills the VMs of runs whose test process is gone (a test killed

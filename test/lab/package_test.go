@@ -237,7 +237,8 @@ func buildPackage(t *testing.T, repo, dist, version string) string {
 	return debs[0]
 }
 
-// The package of the working tree, built once per test process: every
+// The package of the working tree, built once per test process (or taken
+// from SITEVPN_LAB_DEB): every
 // test that installs it gets the same file (each build installs nfpm and
 // builds twice, tens of seconds).
 var (
@@ -251,6 +252,11 @@ var (
 func labPackage(t *testing.T, repo string) string {
 	t.Helper()
 	sharedDebOnce.Do(func() {
+		// make lab builds it once for its three test processes.
+		if deb := os.Getenv("SITEVPN_LAB_DEB"); deb != "" {
+			sharedDeb = deb
+			return
+		}
 		start := time.Now()
 		dir, err := os.MkdirTemp("", "sitevpn-lab-deb-")
 		if err != nil {
