@@ -191,7 +191,7 @@ func requireWireGuard(t testing.TB) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = "wgprobe"
 	if err := n.h.LinkAdd(&netlink.Wireguard{LinkAttrs: attrs}); err != nil {
-		t.Skipf("this kernel has no WireGuard (ip link add type wireguard: %v): go test -tags lab -run TestLabIntegration runs it in a VM", err)
+		t.Skipf("this kernel has no WireGuard (ip link add type wireguard: %v): go test -tags lab -run TestLabIntegration ./test/lab/ runs it in a VM", err)
 	}
 }
 
