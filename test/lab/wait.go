@@ -23,9 +23,9 @@ func Abort(err error) error { return abortError{err} }
 // condition's last error: that is the evidence of why it never became true.
 // Polling starts fast (100 ms) and backs off to 1 s, so a quick condition
 // costs little and a slow one does not flood the guest; and it waits at
-// least twice as long as the condition took. A condition's guest commands
-// cost an emulated guest tenths of a second of CPU: eight gateways polled
-// back to back took both host cores, slowing what the test waited for.
+// least twice as long as the condition took: an emulated guest pays dearly
+// for each command a condition runs, and eight gateways polled back to back
+// took both host cores, slowing what the test waited for (test/lab/README.md).
 func WaitFor(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
