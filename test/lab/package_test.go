@@ -222,25 +222,32 @@ func repoDir(t *testing.T) string {
 // unless given) and returns the .deb.
 func buildPackage(t *testing.T, repo, dist, version string) string {
 	t.Helper()
+	deb, err := makePackage(t.Context(), repo, dist, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deb
+}
+
+// makePackage is buildPackage for callers without a test of their own.
+func makePackage(ctx context.Context, repo, dist, version string) (string, error) {
 	args := []string{"-C", repo, "package", "DIST=" + dist}
 	if version != "" {
 		args = append(args, "PKG_VERSION="+version)
 	}
-	cmd := exec.CommandContext(t.Context(), "make", args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make package: %v\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, "make", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make package: %w\n%s", err, out)
 	}
 	debs, _ := filepath.Glob(filepath.Join(dist, "sitevpn_*_amd64.deb"))
 	if len(debs) != 1 {
-		t.Fatalf("make package made %v", debs)
+		return "", fmt.Errorf("make package made %v", debs)
 	}
-	return debs[0]
+	return debs[0], nil
 }
 
 // The package of the working tree, built once per test process (or taken
-// from SITEVPN_LAB_DEB): every
-// test that installs it gets the same file (each build installs nfpm and
-// builds twice, tens of seconds).
+// from SITEVPN_LAB_DEB): every test that installs it gets the same file
+// (each build installs nfpm and builds twice, tens of seconds).
 var (
 	sharedDebOnce sync.Once
 	sharedDeb     string
@@ -264,18 +271,10 @@ func labPackage(t *testing.T, repo string) string {
 			return
 		}
 		processCleanups = append(processCleanups, func() { os.RemoveAll(dir) })
-		out, err := exec.Command("make", "-C", repo, "package", "DIST="+dir).CombinedOutput()
-		if err != nil {
-			sharedDebErr = fmt.Errorf("make package: %w\n%s", err, out)
-			return
+		// Not t's context: the file outlives t.
+		if sharedDeb, sharedDebErr = makePackage(context.Background(), repo, dir, ""); sharedDebErr == nil {
+			t.Logf("LABTIME %s: make package (once for every test) %.1fs", t.Name(), time.Since(start).Seconds())
 		}
-		debs, _ := filepath.Glob(filepath.Join(dir, "sitevpn_*_amd64.deb"))
-		if len(debs) != 1 {
-			sharedDebErr = fmt.Errorf("make package made %v", debs)
-			return
-		}
-		sharedDeb = debs[0]
-		t.Logf("LABTIME %s: make package (once for every test) %.1fs", t.Name(), time.Since(start).Seconds())
 	})
 	if sharedDebErr != nil {
 		t.Fatal(sharedDebErr)

@@ -20,9 +20,8 @@ import (
 // takes the pair down with it (its state is unknown): the next boots a
 // new one.
 var pair struct {
-	lab      *Lab
-	gws      []*gateway
-	bootedAt time.Time
+	lab *Lab
+	gws []*gateway
 }
 
 func init() {
@@ -76,14 +75,13 @@ func usePair(t *testing.T, repo string, fleet []byte) (paris, berlin *gateway, s
 			must(t, writeGatewayFiles(g, repo, deb))
 			gws = append(gws, g)
 		}
-		pair.bootedAt = time.Now()
+		started = time.Now()
 		if err := l.Boot(ctx, 10*time.Minute); err != nil {
 			l.keepEvidence(t)
 			l.close(t, false)
 			t.Fatal(err)
 		}
 		pair.lab, pair.gws = l, gws
-		started = pair.bootedAt
 	} else {
 		pair.lab.name, pair.lab.logf = t.Name(), t.Logf
 		start := time.Now()

@@ -151,12 +151,9 @@ func appliedWithout(ctx context.Context, g *gateway, gone string, want int) erro
 	if regexp.MustCompile(`(?m)^` + gone + `\s`).MatchString(h.out) {
 		errs = append(errs, fmt.Errorf("%s still in BIRD or WireGuard", gone))
 	}
-	if h.up(want) {
-		if err := h.withStatus(ctx, g.VM); err != nil {
-			return err
-		}
-	}
-	if !h.up(want) || !h.statusOK {
+	if ok, err := h.healthy(ctx, g.VM, want); err != nil {
+		return err
+	} else if !ok {
 		errs = append(errs, fmt.Errorf("%s, want %d tunnels", h, want))
 	}
 	if len(errs) > 0 {

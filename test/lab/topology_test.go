@@ -433,6 +433,18 @@ func (h health) up(tunnels int) bool {
 	return len(h.links) == tunnels && h.handshakes == tunnels && h.established == tunnels
 }
 
+// healthy reports whether h is up with tunnels and sitevpn status agrees;
+// status is asked only once the tunnels are up.
+func (h *health) healthy(ctx context.Context, vm *VM, tunnels int) (bool, error) {
+	if !h.up(tunnels) {
+		return false, nil
+	}
+	if err := h.withStatus(ctx, vm); err != nil {
+		return false, err
+	}
+	return h.statusOK, nil
+}
+
 // waitHealthy waits until each gateway has tunnels WireGuard links, each
 // with a handshake, as many sessions Established, and sitevpn status
 // exits 0.
@@ -453,12 +465,13 @@ func waitUp(ctx context.Context, gws []*gateway, tunnels int, status bool, timeo
 				if err != nil {
 					return err
 				}
-				if h.up(tunnels) && status {
-					if err := h.withStatus(ctx, g.VM); err != nil {
+				ok := h.up(tunnels)
+				if status {
+					if ok, err = h.healthy(ctx, g.VM, tunnels); err != nil {
 						return err
 					}
 				}
-				if !h.up(tunnels) || (status && !h.statusOK) {
+				if !ok {
 					return fmt.Errorf("%s\n%s", h, h.out)
 				}
 				return nil
