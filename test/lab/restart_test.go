@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +21,26 @@ import (
 // gateways, one after the other, while 10 ms pings cross paris from
 // berlin's router: not one packet may be lost, and each gateway's
 // configuration stays confirmed with nothing changed.
-// upgradeScript repacks the installed .deb as the next version (no
-// compression: quick under emulation) and installs it: an upgrade as
-// dpkg sees one.
 const upgradeScript = `set -e
-rm -rf /root/next && dpkg-deb -R /root/stage/sitevpn.deb /root/next
-v=$(dpkg-query -W -f='${Version}' sitevpn)
-sed -i "s/^Version: .*/Version: ${v}+up1/" /root/next/DEBIAN/control
-dpkg-deb -Znone -b /root/next /root/sitevpn-next.deb >/dev/null
-dpkg -i /root/sitevpn-next.deb >/root/dpkg-up.log 2>&1 || { cat /root/dpkg-up.log; exit 1; }
+dpkg -i /mnt/host/sitevpn-next.deb >/root/dpkg-up.log 2>&1 || { cat /root/dpkg-up.log; exit 1; }
 dpkg-query -W -f='${Version}' sitevpn | grep -q '+up1$'`
+
+// nextPackage repacks deb as its next version, version+up1, into dir:
+// an upgrade as dpkg sees one. On the host, uncompressed: the guest
+// would take a minute to unpack and repack it under emulation.
+func nextPackage(ctx context.Context, deb, dir string) (string, error) {
+	tree := filepath.Join(dir, "next")
+	next := filepath.Join(dir, "sitevpn-next.deb")
+	script := `set -e
+dpkg-deb -R "$1" "$2"
+v=$(dpkg-deb -f "$1" Version)
+sed -i "s/^Version: .*/Version: ${v}+up1/" "$2/DEBIAN/control"
+dpkg-deb -Znone -b "$2" "$3" >/dev/null`
+	if out, err := exec.CommandContext(ctx, "sh", "-c", script, "sh", deb, tree, next).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("repacking %s as its next version: %w\n%s", deb, err, out)
+	}
+	return next, os.RemoveAll(tree)
+}
 
 func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 	ctx := t.Context()
@@ -37,7 +50,12 @@ func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 		{"crash (SIGKILL)", "systemctl kill -s KILL sitevpn"},
 		{"package upgraded (dpkg -i of a higher version)", upgradeScript},
 	}
+	next, err := nextPackage(ctx, tp.deb, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range tp.sites(1) {
+		must(t, copyFile(next, filepath.Join(g.VM.Share, "sitevpn-next.deb")))
 		for _, s := range steps {
 			before, err := mainPID(ctx, g.VM)
 			if err != nil {

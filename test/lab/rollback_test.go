@@ -18,9 +18,10 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
-// labWindow is the confirm_window of the rollback scenario: a minute, so
-// the lab waits for it; a fleet keeps the default ten.
-const labWindow = 60
+// labWindow is the confirm_window of the rollback scenario, and its
+// apply --confirm: the shortest validate takes, as the lab waits each one
+// out; a fleet keeps the default ten minutes.
+const labWindow = 30
 
 // daemonConfig is the configuration part of a gateway's state file.
 type daemonConfig struct {
@@ -80,7 +81,7 @@ func waitConfig(ctx context.Context, gws []*gateway, state string, timeout time.
 // gap and the time to full health are printed; status reports the
 // rollback and its reason; the rejected files are not applied again (a
 // SIGHUP) until they change. Then the commit-confirmed path on v1-1:
-// `sitevpn apply --confirm 60s` without a confirm rolls back, with
+// `sitevpn apply --confirm 30s` without a confirm rolls back, with
 // `sitevpn confirm` it stays.
 func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 	ctx := t.Context()
@@ -131,7 +132,7 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 	if err != nil {
 		t.Fatalf("%s\nthe gateways with a tunnel to v3-1 did not roll back: %v", evidence(ctx, affected[:1]), err)
 	}
-	figures["k1. v3-1's key corrupted, pushed to all -> 6 rolled back (window 60 s)"] = since(start).String()
+	figures[fmt.Sprintf("k1. v3-1's key corrupted, pushed to all -> 6 rolled back (window %d s)", labWindow)] = since(start).String()
 	for name, c := range rolled {
 		if !strings.Contains(c.Reason, "(v3-1)") {
 			t.Errorf("%s rolled back for %q, not for its tunnel to v3-1", name, c.Reason)
@@ -178,6 +179,14 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 	}
 
 	commitConfirmed(t, v11, fleet, figures)
+	// The scenarios after this one judge their changes on the default
+	// window: a 30 s one would roll back a change that is merely slow here.
+	if _, err := push(ctx, tp.gws, "fleet.hcl", string(b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitConfig(ctx, tp.gws, "confirmed", time.Minute); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // notAppliedAgain reloads sitevpn on g (SIGHUP) and checks, once the
@@ -214,7 +223,7 @@ func notAppliedAgain(ctx context.Context, g *gateway, real string) error {
 }
 
 // commitConfirmed: on g, a change (keepalive 25 on its tunnels) applied
-// with `sitevpn apply --confirm 60s` is rolled back unless confirmed, and
+// with `sitevpn apply --confirm` (labWindow) is rolled back unless confirmed, and
 // stays past its deadline once `sitevpn confirm` answered.
 func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]string) {
 	ctx := t.Context()
@@ -231,9 +240,10 @@ func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]
 			t.Fatal(err)
 		}
 		start := time.Now()
-		res, err := g.VM.Sh(ctx, "sitevpn apply --confirm 60s")
+		apply := fmt.Sprintf("sitevpn apply --confirm %ds", labWindow)
+		res, err := g.VM.Sh(ctx, apply)
 		if err != nil || !strings.Contains(res.Stdout, "probation") {
-			t.Fatalf("apply --confirm 60s: %v\n%s", err, res.Stdout)
+			t.Fatalf("%s: %v\n%s", apply, err, res.Stdout)
 		}
 		if ka := keepalive(); ka != "25" {
 			t.Fatalf("keepalive %q after apply --confirm, want 25", ka)
@@ -242,7 +252,7 @@ func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]
 			if _, err := waitConfig(ctx, []*gateway{g}, "rolled back", 3*time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			figures["k4. apply --confirm 60s, no confirm -> rolled back"] = since(start).String()
+			figures[fmt.Sprintf("k4. apply --confirm %ds, no confirm -> rolled back", labWindow)] = since(start).String()
 			if ka := keepalive(); ka != "off" {
 				t.Errorf("keepalive %q after the rollback, want off", ka)
 			}
@@ -265,7 +275,7 @@ func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]
 			if c.State != "confirmed" {
 				return Abort(fmt.Errorf("a confirmed change became %+v", c))
 			}
-			if float64(at.UnixNano())/1e9 < deadline+70 {
+			if float64(at.UnixNano())/1e9 < deadline+labWindow+10 {
 				return errors.New("not past the deadline yet")
 			}
 			return nil

@@ -435,20 +435,43 @@ func (vm *VM) WaitFor(ctx context.Context, timeout time.Duration, what string, c
 }
 
 // WaitAgent waits until the guest agent answers, i.e. the guest has booted
-// far enough to run commands.
+// far enough to run commands. Each try holds its guest-sync open (QEMU
+// keeps it until the agent starts and answers it), so the answer comes as
+// soon as the agent runs; WaitFor would sleep twice each try's wait.
 func (vm *VM) WaitAgent(ctx context.Context, timeout time.Duration) error {
-	return vm.WaitFor(ctx, timeout, "guest agent", func(ctx context.Context) error {
-		// One short try per poll: the agent is either up or not yet.
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		vm.agent.Lock()
-		defer vm.agent.Unlock()
-		q, err := dialQGA(ctx, vm.path("qga.sock"))
-		if err != nil {
-			return err
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	for {
+		err := vm.syncAgent(ctx, 15*time.Second)
+		if err == nil {
+			return nil
 		}
-		return q.Close()
-	})
+		if !vm.Running() {
+			err = errors.New("qemu is not running")
+		} else if ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+				continue
+			}
+		}
+		return fmt.Errorf("\n--- %[1]s console (last 40 lines) ---\n%[2]s\n--- end of %[1]s's console ---\n%[1]s: waiting for the guest agent: gave up after %[3]s: %[4]w",
+			vm.Name, vm.ConsoleTail(40), time.Since(start).Round(time.Millisecond), err)
+	}
+}
+
+// syncAgent is one guest-sync with the agent, within wait.
+func (vm *VM) syncAgent(ctx context.Context, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	vm.agent.Lock()
+	defer vm.agent.Unlock()
+	q, err := dialQGA(ctx, vm.path("qga.sock"))
+	if err != nil {
+		return err
+	}
+	return q.Close()
 }
 
 // WaitExec waits until argv exits 0 in the guest; the error carries the last
