@@ -48,8 +48,14 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	if err := victim.VM.WaitAgent(ctx, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitHealthy(ctx, []*gateway{victim}, 6, 4*time.Minute); err != nil {
-		t.Fatalf("%s\nafter rebooting %s: %v", evidence(ctx, []*gateway{victim}), victim.Name, err)
+	t.Logf("%s rebooted: its agent answers after %s", victim.Name, since(rebooted))
+	// Healthy in 40-50 s as a rule (scenario c); when not, what it waited
+	// on is logged before it waits on.
+	if err := waitHealthy(ctx, []*gateway{victim}, 6, time.Minute); err != nil {
+		t.Logf("%s\n%s not healthy %s after its reboot: %v", evidence(ctx, tp.gws), victim.Name, since(rebooted), err)
+		if err := waitHealthy(ctx, []*gateway{victim}, 6, 3*time.Minute); err != nil {
+			t.Fatalf("%s\nafter rebooting %s: %v", evidence(ctx, []*gateway{victim}), victim.Name, err)
+		}
 	}
 	figures["m2. drained gateway rebooted -> healthy again"] = since(rebooted).String()
 	err = victim.VM.WaitFor(ctx, time.Minute, "still drained after the reboot", func(ctx context.Context) error {
