@@ -33,6 +33,12 @@ DURATION the change is rolled back unless "sitevpn confirm" answers within
 DURATION: for a change made over a link it may cut.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := gateway.LiveRoot("apply", g.root); err != nil {
+				return err
+			}
+			if err := daemon.CheckConfirm(confirm, cmd.Flags().Changed("confirm")); err != nil {
+				return err
+			}
 			abs, _ := filepath.Abs(g.config)
 			msg, err := daemon.Ask(cmd.Context(), filepath.Join(g.root, daemon.ControlPath), daemon.Request{Op: "apply", ConfigDir: abs, Confirm: confirm})
 			if !errors.Is(err, daemon.ErrNoDaemon) || confirm > 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +19,8 @@ func newRender(g *globals) *cobra.Command {
 BIRD configuration, tunnel table) under DIR, as if DIR were the root. No
 other side effect: no reload, no link, no key copy. DIR must be empty, new,
 or rendered by sitevpn before: then the files no longer rendered are
-removed (and named), so DIR never mixes two renders.`,
+removed (and named), so DIR never mixes two renders; only files still as
+rendered go, and nothing outside DIR is touched, whatever links it holds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			oneshot.Tune()
@@ -28,16 +28,11 @@ removed (and named), so DIR never mixes two renders.`,
 			if err != nil {
 				return err
 			}
-			removed, err := render.WriteTree(out, res.Tree)
+			w, err := render.WriteTree(out, res.Tree)
 			if err != nil {
 				return fmt.Errorf("render: %w", err)
 			}
-			for _, f := range res.Tree {
-				fmt.Fprintln(cmd.OutOrStdout(), filepath.Join(out, f.Path))
-			}
-			for _, p := range removed {
-				fmt.Fprintln(cmd.ErrOrStderr(), "removed (no longer rendered):", filepath.Join(out, p))
-			}
+			w.Print(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			return nil
 		},
 	}

@@ -13,7 +13,7 @@ func newRun(g *globals) *cobra.Command {
 		Short: "The daemon: apply, then watch the configuration and keep the gateway healthy",
 		Long: `Run as a daemon (sitevpn.service, Type=notify): apply at start, then again
 when a file of --config changes (private.key included), on SIGHUP, and
-every 30 s to repair drift. An invalid configuration is logged and shown by
+every 5 minutes to repair drift (a link changed by hand: within seconds). An invalid configuration is logged and shown by
 status while the last good one stays in force; a change that breaks tunnels
 that were up is rolled back when the fleet's confirm_window ends. Serves
 Prometheus metrics on metrics_listen (or --metrics-listen; "off" disables).`,

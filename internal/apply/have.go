@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/sitevpn/sitevpn/render"
 )
@@ -91,5 +92,9 @@ func ReadManifest(root string) (Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, fmt.Errorf("reading the manifest %s: %w (move it away: sitevpn then owns only what it writes next)", filepath.Join(root, ManifestPath), err)
 	}
+	// Owned, and so removable, is only what has the name and place of a
+	// file sitevpn writes: a manifest naming anything else was not
+	// written by sitevpn.
+	m.Files = slices.DeleteFunc(m.Files, func(p string) bool { return !render.Owns(p) })
 	return m, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/fleet"
 )
 
 // ControlPath is the daemon's control socket, relative to the root: the
@@ -35,6 +36,17 @@ type Request struct {
 	Confirm time.Duration `json:"confirm,omitempty"`
 }
 
+// CheckConfirm refuses an apply --confirm d (when given) that cannot work:
+// zero or negative (no deadline at all), too short to check and answer,
+// or over a day.
+func CheckConfirm(d time.Duration, given bool) error {
+	lo, hi := fleet.MinConfirmWindow*time.Second, fleet.MaxConfirmWindow*time.Second
+	if given && (d < lo || d > hi) {
+		return fmt.Errorf("apply --confirm %s: give %s to %s, the time to check the change and answer \"sitevpn confirm\" before it is rolled back (without --confirm, the daemon judges the change on the fleet's confirm_window)", d, lo, hi)
+	}
+	return nil
+}
+
 // Response is the daemon's answer: what it did, or why it did not.
 type Response struct {
 	Message string `json:"message,omitempty"`
@@ -53,6 +65,10 @@ func (d *Daemon) handle(ctx context.Context, r Request) Response {
 	case "apply":
 		if abs, _ := filepath.Abs(d.Options.ConfigDir); r.ConfigDir != "" && r.ConfigDir != abs {
 			return fail("the daemon applies %s, not %s: edit the files there, or stop the daemon to apply another directory", abs, r.ConfigDir)
+		}
+		// 0: a plain apply, judged on the fleet's window.
+		if err := CheckConfirm(r.Confirm, r.Confirm != 0); err != nil {
+			return fail("%v", err)
 		}
 		rep, err := d.loadFiles(ctx, "sitevpn apply", true, r.Confirm)
 		if d.current.ConfigError != "" {

@@ -144,19 +144,27 @@ func WaitDrained(ctx context.Context, root string, o pipeline.Options, timeout t
 	}
 }
 
-// RotateKey is `sitevpn rotate-key` for the gateway whose configuration is
-// o: drained first through the daemon's control socket (when it runs),
-// then a new key in private.key, the old one kept in oldFile (OldKeyPath,
-// in the daemon's state directory) until a configuration with the new key
-// is confirmed (the daemon then removes it). It returns what to do next.
+// RotateKey is `sitevpn rotate-key` for the gateway this host's key
+// identifies in the configuration o (o.Gateway, --gateway, may only name
+// that one): drained first through the daemon's control socket, then a
+// new key in private.key, the old one kept in oldFile (OldKeyPath, in the
+// daemon's state directory) until a configuration with the new key is
+// confirmed (the daemon then removes it). It returns what to do next.
+// Without a running daemon it changes nothing: no drain, and no one to
+// keep or remove the old key.
 func RotateKey(ctx context.Context, socket, oldFile string, o pipeline.Options) (string, error) {
+	named := o.Gateway
+	o.Gateway = "" // the key says which gateway this host is
 	res, err := pipeline.Run(o)
 	if err != nil {
-		return "", fmt.Errorf("rotate-key needs a valid configuration naming this gateway: %w", err)
+		return "", fmt.Errorf("rotate-key needs a valid configuration with a gateway whose public_key is this host's key: %w", err)
+	}
+	if named != "" && named != res.Me.Name {
+		return "", fmt.Errorf("--gateway %q: this host's key is gateway %q's, and rotate-key replaces this host's key: the new one would give this host %q's identity. Run it on %s itself, or here without --gateway (nothing was changed)", named, res.Me.Name, named, named)
 	}
 	drained, err := Ask(ctx, socket, Request{Op: "drain"})
 	if errors.Is(err, ErrNoDaemon) {
-		drained = "not drained: the daemon is not running"
+		return "", errors.New("the daemon is not running, so nothing was changed: rotate-key drains this gateway first (traffic leaves it before its tunnels change key) and the daemon keeps the old key until the new one is confirmed, or rolls back to it. Start it (systemctl start sitevpn), then run rotate-key again")
 	} else if err != nil {
 		return "", fmt.Errorf("draining first: %w", err)
 	}

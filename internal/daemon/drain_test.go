@@ -108,3 +108,44 @@ func TestRotateKey(t *testing.T) {
 		return os.IsNotExist(err)
 	})
 }
+
+// rotate-key changes nothing when it cannot do the whole job: --gateway
+// naming another gateway than the one this host's key identifies (the new
+// key would take over that gateway's identity), or no daemon to drain and
+// to keep the old key.
+func TestRotateKeyRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name, gateway string
+		daemon        bool
+		want          string
+	}{
+		{"another gateway named", "v2-1", true, `--gateway "v2-1": this host's key is gateway "v1-1"'s`},
+		{"a gateway not in the fleet", "nowhere", true, `--gateway "nowhere"`},
+		{"no daemon", "", false, "the daemon is not running, so nothing was changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newConfirmRig(t)
+			if tc.daemon {
+				r.start(func(d *Daemon) { d.DrainFile = filepath.Join(r.root, DrainPath) })
+				r.confirmed(1)
+			}
+			before, err := os.ReadFile(filepath.Join(r.dir, identity.KeyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := RotateKey(context.Background(), r.socket, OldKeyPath(r.root), pipeline.Options{ConfigDir: r.dir, Gateway: tc.gateway})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("rotate-key: %q, %v; want an error with %q", msg, err, tc.want)
+			}
+			if after, _ := os.ReadFile(filepath.Join(r.dir, identity.KeyFile)); string(after) != string(before) {
+				t.Error("the key was replaced")
+			}
+			if _, err := os.Stat(OldKeyPath(r.root)); !os.IsNotExist(err) {
+				t.Errorf("an old key was kept: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(r.root, DrainPath)); !os.IsNotExist(err) {
+				t.Errorf("the gateway was drained: %v", err)
+			}
+		})
+	}
+}

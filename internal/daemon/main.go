@@ -37,6 +37,9 @@ const PeersEvery = time.Minute
 const RepairEvery = 5 * time.Minute
 
 func Main(ctx context.Context, root string, o pipeline.Options, metrics string, log *slog.Logger) error {
+	if err := gateway.LiveRoot("run", root); err != nil {
+		return err
+	}
 	if metrics != "" {
 		var err error
 		if metrics, err = ParseListen(metrics); err != nil {

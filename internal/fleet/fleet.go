@@ -31,7 +31,12 @@ const (
 	// DefaultConfirmWindow (seconds) leaves an Ansible rollout of a few
 	// minutes the time to reach a changed tunnel's other end.
 	DefaultConfirmWindow = 600
-	DefaultHoldTime      = 6
+	// MinConfirmWindow and MaxConfirmWindow (seconds) bound a confirm
+	// window, the fleet's or apply --confirm's: shorter, no change can
+	// bring its tunnels back (or an operator answer) in time.
+	MinConfirmWindow = 30
+	MaxConfirmWindow = 86400
+	DefaultHoldTime  = 6
 	// DefaultImportLimit is how many routes of each family one session
 	// may import: a site announces a handful; a peer announcing more
 	// floods no table (the rest are dropped, the session stays up).

@@ -25,10 +25,27 @@ var ErrTooLarge = errors.New("file too large")
 // read) and checks the file it opened, not the name, so a swap between
 // check and read changes nothing. Errors name the path, never the content.
 func Read(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, err
 	}
+	return readOpen(f, path, max)
+}
+
+// ReadIn is Read for name beneath root: symlinks are followed only
+// while they stay inside it (os.Root).
+func ReadIn(root *os.Root, name string, max int64) ([]byte, error) {
+	f, err := root.OpenFile(name, openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	return readOpen(f, name, max)
+}
+
+const openFlags = os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
+
+// readOpen is Read's checks and read of f, opened as path; it closes f.
+func readOpen(f *os.File, path string, max int64) ([]byte, error) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {

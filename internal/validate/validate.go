@@ -120,8 +120,8 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 	}
 	f.MetricsListen = ap
 	window := b.ConfirmWindow.Or(fleet.DefaultConfirmWindow)
-	if window != 0 && (window < 30 || window > 86400) {
-		v.errorf(b.ConfirmWindow.Range, "Invalid confirm_window", "confirm_window is %d; use 0 (never roll back by itself) or 30 to 86400 seconds: the time a change has to bring back the tunnels it kept before the daemon rolls it back (600, the default, suits an Ansible rollout of a few minutes).", window)
+	if window != 0 && (window < fleet.MinConfirmWindow || window > fleet.MaxConfirmWindow) {
+		v.errorf(b.ConfirmWindow.Range, "Invalid confirm_window", "confirm_window is %d; use 0 (never roll back by itself) or %d to %d seconds: the time a change has to bring back the tunnels it kept before the daemon rolls it back (600, the default, suits an Ansible rollout of a few minutes).", window, fleet.MinConfirmWindow, fleet.MaxConfirmWindow)
 	}
 	f.ConfirmWindow = time.Duration(window) * time.Second
 	v.topologySettings(f, b)
