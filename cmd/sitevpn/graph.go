@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +32,7 @@ Prometheus server that scrapes every gateway sees them.`,
 			}
 			var health graph.Health
 			if prom != "" {
-				if health, err = graph.FromPrometheus(cmd.Context(), http.DefaultClient, prom); err != nil {
+				if health, err = graph.FromPrometheus(cmd.Context(), graph.NewClient(graph.PrometheusTimeout), prom); err != nil {
 					return fmt.Errorf("graph: %w", err)
 				}
 			} else if status {

@@ -99,11 +99,16 @@ func sourceLine(line []rune) string {
 
 // printable escapes what a terminal would act on (control characters
 // other than line breaks, invalid UTF-8) and cuts an overlong message.
-func printable(s string) string {
+func printable(s string) string { return Printable(s, maxMessage) }
+
+// Printable is s as a diagnostic may quote it: control characters other
+// than line breaks and invalid UTF-8 escaped (\xNN), cut after max
+// characters. For text from elsewhere (a server's error, a file).
+func Printable(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	for i, c := range s {
-		if n++; n > maxMessage {
+		if n++; n > max {
 			b.WriteString("... (cut)")
 			break
 		}
