@@ -4,19 +4,20 @@ import (
 	"net/netip"
 )
 
-// The ranges no gateway, site or LAN address may be in, by what they are.
-// Documentation ranges stay allowed: examples use them.
+// The ranges no gateway, site, LAN or tunnel address may be in, by what
+// they are, each phrase fit after "is" or "overlaps". Documentation
+// ranges stay allowed: examples use them.
 var (
 	special4 = []struct {
 		p    netip.Prefix
 		what string
 	}{
-		{netip.MustParsePrefix("0.0.0.0/8"), `in 0.0.0.0/8 ("this network")`},
+		{netip.MustParsePrefix("0.0.0.0/8"), `"this network" (0.0.0.0/8)`},
 		{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
 		{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
 		{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
 		{netip.MustParsePrefix("255.255.255.255/32"), "the broadcast address"},
-		{netip.MustParsePrefix("240.0.0.0/4"), "in 240.0.0.0/4 (reserved)"},
+		{netip.MustParsePrefix("240.0.0.0/4"), "reserved (240.0.0.0/4)"},
 	}
 	special6 = []struct {
 		p    netip.Prefix
@@ -24,7 +25,11 @@ var (
 	}{
 		{netip.MustParsePrefix("::/128"), "the unspecified address"},
 		{netip.MustParsePrefix("::1/128"), "loopback"},
+		{netip.MustParsePrefix("::/96"), "IPv4-compatible (::/96, deprecated)"},
+		{netip.MustParsePrefix("::ffff:0:0/96"), "IPv4-mapped (::ffff:0:0/96)"},
+		{netip.MustParsePrefix("100::/64"), "discard-only (100::/64)"},
 		{netip.MustParsePrefix("fe80::/10"), "link-local"},
+		{netip.MustParsePrefix("fec0::/10"), "site-local (fec0::/10, deprecated)"},
 		{netip.MustParsePrefix("ff00::/8"), "multicast"},
 	}
 )

@@ -93,13 +93,25 @@ func dnsNameProblem(name string) string {
 		case l[0] == '-' || l[len(l)-1] == '-':
 			return fmt.Sprintf("has the label %q, which starts or ends with '-'; DNS labels may not.", l)
 		}
-		for i := 0; i < len(l); i++ {
-			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Sprintf("has the label %q with %q in it; a host name has letters, digits and '-' only (an internationalized name in its ASCII form, xn--...).", l, string(rune(c)))
+		// By character, not byte: a message quotes whole characters.
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Sprintf("has the label %q with %q in it; a host name has letters, digits and '-' only (an internationalized name in its ASCII form, xn--...).", l, string(c))
 			}
 		}
 	}
+	if tld := strings.ToLower(labels[len(labels)-1]); specialUseTLD[tld] != "" {
+		return fmt.Sprintf("is under .%s, %s: no peer can reach a gateway by it; write the gateway's public DNS name or address.", tld, specialUseTLD[tld])
+	}
 	return ""
+}
+
+// specialUseTLD are the special-use domains (RFC 6761, 7686) under which
+// no name can lead a peer to a gateway, with why.
+var specialUseTLD = map[string]string{
+	"localhost": "which every resolver answers with loopback (RFC 6761)",
+	"invalid":   "which never resolves (RFC 6761)",
+	"onion":     "a Tor name, which DNS never resolves (RFC 7686)",
 }
 
 // endpoint checks gateway b's endpoint and sets it on g: an address that

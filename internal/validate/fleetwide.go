@@ -3,6 +3,7 @@ package validate
 import (
 	"math/big"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -65,6 +66,19 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 		}
 		return sourced{}, false
 	}
+	// coveredBy returns a prefix of a site other than owner lying inside
+	// q, if any: by address, those are a run found by binary search.
+	byAddr := slices.Clone(all)
+	slices.SortFunc(byAddr, func(x, y sourced) int { return x.p.Addr().Compare(y.p.Addr()) })
+	coveredBy := func(q netip.Prefix, owner string) (sourced, bool) {
+		i, _ := slices.BinarySearchFunc(byAddr, q.Addr(), func(x sourced, a netip.Addr) int { return x.p.Addr().Compare(a) })
+		for ; i < len(byAddr) && q.Contains(byAddr[i].p.Addr()); i++ {
+			if byAddr[i].owner != owner {
+				return byAddr[i], true
+			}
+		}
+		return sourced{}, false
+	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
 			e, why := parseEndpoint(g.Endpoint.Value)
@@ -95,6 +109,11 @@ func (v *validator) uniqueness(f *fleet.Fleet, doc *load.Document) {
 						v.errorf(a.Range, "LAN address inside another site", "lan address %s of gateway %q is inside prefix %s of site %q (%s); a site's LAN uses its own addresses.", p.Addr(), g.Name, o.p, o.owner, pos(o.r))
 					case hasEndpoint && p.Addr() == ap.Addr():
 						v.errorf(a.Range, "LAN address is the endpoint", "lan address %s of gateway %q is its public endpoint: moved into the private namespace with the LAN, it would cut the tunnels; give the LAN its own address.", p.Addr(), g.Name)
+					default:
+						// A /0 is reported by lan() already.
+						if o, ok := coveredBy(p.Masked(), s.Name); ok && p.Bits() > 0 {
+							v.errorf(a.Range, "LAN subnet covers another site", "lan address %s of gateway %q: its subnet %s covers prefix %s of site %q (%s), so the LAN's route would take that site's traffic; write the LAN's own subnet length.", p, g.Name, p.Masked(), o.p, o.owner, pos(o.r))
+						}
 					}
 					// Per site: other sites may reuse private LAN addresses, which
 					// no tunnel routes.

@@ -32,6 +32,8 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key %q is not a WireGuard key (44 characters of base64); print it on the gateway with `sitevpn pubkey`.", b.PublicKey.Value)
 		} else if k == (wgtypes.Key{}) {
 			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key is all zeros, no key WireGuard can use; print the gateway's key with `sitevpn pubkey`.")
+		} else if isLowOrder(k) {
+			v.errorf(b.PublicKey.Range, "Invalid public_key", "public_key %s is a Curve25519 point of small order, not a gateway's key: every handshake with it would give an all-zero secret, which WireGuard refuses; print the gateway's real key with `sitevpn pubkey`.", k)
 		} else if first, ok := v.seen.publicKeys.remember(k, b.PublicKey.Range); !ok {
 			v.errorf(b.PublicKey.Range, "Duplicate public_key", "public_key %s is already used at %s; every gateway has its own key (`sitevpn genkey` makes one).", k, pos(first))
 		}
@@ -64,6 +66,7 @@ func (v *validator) gateway(f *fleet.Fleet, s *fleet.Site, b *load.Gateway) *fle
 		seen[lb.Name] = true
 		g.LANs = append(g.LANs, v.lan(lb))
 	}
+	v.lanSubnetsApart(b)
 	return g
 }
 
@@ -89,6 +92,8 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 		v.errorf(b.NameRange, "Invalid lan interface", "lan %q: names wg<id> belong to sitevpn's tunnels; rename the interface (systemd .link files can).", b.Name)
 	case b.Name == "lo":
 		v.errorf(b.NameRange, "Invalid lan interface", "lan \"lo\" is the loopback interface, which every namespace has its own of; name the interface towards the site's LAN.")
+	case reservedDevice(b.Name) != "":
+		v.errorf(b.NameRange, "Invalid lan interface", "lan %q is %s, so no such interface exists; name the interface towards the site's LAN.", b.Name, reservedDevice(b.Name))
 	}
 	seen := map[netip.Addr]bool{}
 	for _, a := range b.Addresses.Value {
@@ -97,6 +102,8 @@ func (v *validator) lan(b *load.LAN) fleet.LAN {
 			continue
 		}
 		switch {
+		case p.Bits() == 0:
+			v.errorf(a.Range, "Invalid lan address", "%q has length /0: the LAN's subnet would be every address, and its route would take every site's traffic; write the LAN's own subnet length, such as \"192.168.101.11/24\".", a.Value)
 		// The network address of a subnet is no interface address (a /31
 		// or /127 has no network address to avoid), nor is its broadcast.
 		case p.Bits() < p.Addr().BitLen()-1 && p.Addr() == p.Masked().Addr():

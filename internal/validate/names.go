@@ -26,3 +26,16 @@ func tunnelName(s string) bool {
 	}
 	return strings.Trim(rest, "0123456789") == ""
 }
+
+// reservedDevice says why no device sitevpn creates or takes may be named
+// s: one every namespace has already, or one the kernel refuses ("" when
+// neither).
+func reservedDevice(s string) string {
+	switch s {
+	case "lo":
+		return "the loopback interface, which every namespace has"
+	case "all", "default":
+		return "a name the kernel refuses for an interface (it names the defaults under /proc/sys/net/*/conf)"
+	}
+	return ""
+}

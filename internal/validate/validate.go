@@ -115,6 +115,8 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 	case err != nil:
 	case ap.Port() == 0:
 		v.errorf(b.MetricsListen.Range, "Invalid metrics_listen", "metrics_listen %q has port 0, which would pick a port no scraper knows; use a fixed port such as 9474.", listen)
+	case ap.Addr().IsMulticast() || ap.Addr() == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || ap.Addr().Zone() != "" || ap.Addr().Is4In6():
+		v.errorf(b.MetricsListen.Range, "Invalid metrics_listen", "metrics_listen %q is not an address of this host a scraper can connect to (multicast, broadcast, zoned or IPv4-mapped); use one of its unicast addresses, such as \"127.0.0.1:9474\".", listen)
 	case !ap.Addr().IsLoopback():
 		v.warnf(b.MetricsListen.Range, "Metrics open to the network", "metrics_listen %s serves, without authentication, the fleet's topology, peers and traffic counters to every host that reaches %s; keep it on loopback (127.0.0.1:9474) and scrape through a proxy, or firewall the port.", ap, ap.Addr())
 	}
@@ -182,6 +184,9 @@ func (v *validator) namespace(f *fleet.Fleet, a load.Attr[string]) {
 	if sock := len("/run/sitevpn-bird-") + len(f.Namespace) + len("/bird.ctl"); sock > 107 {
 		v.errorf(a.Range, "Invalid namespace", "namespace %q is %d bytes: BIRD's control socket path in it would be %d bytes, past the 107 a Unix socket allows; use at most %d.", f.Namespace, len(f.Namespace), sock, 107-len("/run/sitevpn-bird-")-len("/bird.ctl"))
 	}
+	if why := reservedDevice(f.Namespace); why != "" && f.Isolation == fleet.VRF {
+		v.errorf(a.Range, "Invalid namespace", "namespace %q names the VRF device in vrf mode, and %q is %s; pick another name, such as \"private\".", f.Namespace, f.Namespace, why)
+	}
 	if tunnelName(f.Namespace) {
 		v.errorf(a.Range, "Invalid namespace", "namespace %q looks like a tunnel interface name (wg<id>), which sitevpn owns; pick another name, such as \"private\".", f.Namespace)
 	}
@@ -195,14 +200,20 @@ func (v *validator) pool(a load.Attr[string], name string, six bool, tunnelBits 
 	switch {
 	case err != nil:
 		v.errorf(a.Range, "Invalid "+name, "%s is %q, not a CIDR prefix; write an %s prefix such as %q.", name, a.Value, family, map[bool]string{true: "2001:db8:ff::/64", false: "169.254.0.0/16"}[six])
+	case six && p.Addr().Is4In6():
+		v.errorf(a.Range, "Invalid "+name, "%s %q is IPv4-mapped space (::ffff:0:0/96), which stands for IPv4 addresses; write an IPv6 prefix such as \"fd00:ff::/64\".", name, a.Value)
 	case p.Addr().Is6() != six || p.Addr().Is4In6():
 		v.errorf(a.Range, "Invalid "+name, "%s is %q; it must be an %s prefix.", name, a.Value, family)
 	case p.Masked() != p:
 		v.errorf(a.Range, "Invalid "+name, "%s %q has host bits set; write %q.", name, a.Value, p.Masked().String())
 	case p.Bits() > tunnelBits:
 		v.errorf(a.Range, "Invalid "+name, "%s %q cannot hold one /%d; use a shorter prefix.", name, a.Value, tunnelBits)
-	case p.Addr().IsMulticast() || p.Overlaps(netip.MustParsePrefix("ff00::/8")) || p.Overlaps(netip.MustParsePrefix("224.0.0.0/3")) || p.Addr().IsLoopback() || p.Bits() == 0:
-		v.errorf(a.Range, "Invalid "+name, "%s %q is not unicast space (multicast, loopback, reserved or everything); tunnel addresses must be unicast: use a private range such as %q.", name, a.Value, map[bool]string{true: "fd00:ff::/64", false: "169.254.0.0/16"}[six])
+	case p.Bits() == 0:
+		v.errorf(a.Range, "Invalid "+name, "%s %q is every address; tunnel addresses need a pool of their own: use a private range such as %q.", name, a.Value, map[bool]string{true: "fd00:ff::/64", false: "169.254.0.0/16"}[six])
+	// IPv4 link-local is the usual pool (a /31 per tunnel works there);
+	// IPv6 link-local is not: every link has its own fe80::/64 already.
+	case special(p, !six) != "":
+		v.errorf(a.Range, "Invalid "+name, "%s %q overlaps %s, where no tunnel address works; use a private range such as %q.", name, a.Value, special(p, !six), map[bool]string{true: "fd00:ff::/64", false: "169.254.0.0/16"}[six])
 	default:
 		return p
 	}
