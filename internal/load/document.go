@@ -13,6 +13,9 @@ type Attr[T any] struct {
 	Value T
 	Range hcl.Range
 	Set   bool
+	// Invalid: written, but not a value of T; load reported it, and
+	// checks that depend on it stay silent rather than follow it up.
+	Invalid bool
 }
 
 // Or returns the value, or def when the attribute was not written.

@@ -259,7 +259,7 @@ func attr[T any](a attrs, name string) Attr[T] {
 	var v T
 	if d := decodeLiteral(at.Expr, &v); d.HasErrors() {
 		*a.diags = append(*a.diags, d...)
-		return Attr[T]{Range: at.Expr.Range()}
+		return Attr[T]{Range: at.Expr.Range(), Invalid: true}
 	}
 	return Attr[T]{Value: v, Range: at.Expr.Range(), Set: true}
 }
@@ -324,7 +324,7 @@ func list(a attrs, name string) Attr[[]Attr[string]] {
 	exprs, d := hcl.ExprList(at.Expr)
 	*a.diags = append(*a.diags, d...)
 	if d.HasErrors() {
-		return Attr[[]Attr[string]]{Range: at.Expr.Range()}
+		return Attr[[]Attr[string]]{Range: at.Expr.Range(), Invalid: true}
 	}
 	out := make([]Attr[string], 0, len(exprs))
 	ok = true
@@ -333,9 +333,9 @@ func list(a attrs, name string) Attr[[]Attr[string]] {
 		d := decodeLiteral(e, &s)
 		*a.diags = append(*a.diags, d...)
 		ok = ok && !d.HasErrors()
-		out = append(out, Attr[string]{Value: s, Range: e.Range(), Set: !d.HasErrors()})
+		out = append(out, Attr[string]{Value: s, Range: e.Range(), Set: !d.HasErrors(), Invalid: d.HasErrors()})
 	}
-	return Attr[[]Attr[string]]{Value: out, Range: at.Expr.Range(), Set: ok}
+	return Attr[[]Attr[string]]{Value: out, Range: at.Expr.Range(), Set: ok, Invalid: !ok}
 }
 
 func duplicateBlock(kind string, b *hcl.Block, first hcl.Range) *hcl.Diagnostic {

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -184,7 +185,12 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 	}
 	maxAt := pos(v.seen.ids[maxID])
 	if f.PortBase >= 1 && f.PortBase <= 65535 && f.PortBase+maxID > 65535 {
-		v.errorf(b.PortBase.Range, "port_base too high", "port_base %d plus the highest gateway id %d (%s) passes 65535; lower port_base to at most %d.", f.PortBase, maxID, maxAt, 65535-maxID)
+		advice := fmt.Sprintf("lower port_base to at most %d", 65535-maxID)
+		if maxID >= 65535 {
+			// No port_base is small enough: the ids must come down.
+			advice = fmt.Sprintf("no port_base fits an id of %d: give the gateways ids of at most %d with port_base %d", maxID, 65535-f.PortBase, f.PortBase)
+		}
+		v.errorf(b.PortBase.Range, "port_base too high", "port_base %d plus the highest gateway id %d (%s) passes 65535; %s.", f.PortBase, maxID, maxAt, advice)
 	}
 	for _, s := range doc.Sites {
 		for _, g := range s.Gateways {
@@ -196,7 +202,11 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 			if ap, ok := e.literal(); ok {
 				written = ap.String()
 			}
-			v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d here, past 65535; use a port of at most %d.", written, int(e.port)+maxID, 65535-maxID)
+			advice := fmt.Sprintf("use a port of at most %d", 65535-maxID)
+			if maxID >= 65535 {
+				advice = fmt.Sprintf("no port fits: lower the ids to at most %d, or leave the port out (peers then use port_base)", 65535-int(e.port))
+			}
+			v.errorf(g.Endpoint.Range, "Endpoint port too high", "endpoint %s: peers reach this gateway at its port plus their own id, up to %d with the highest id %d (%s), past 65535; %s.", written, int(e.port)+maxID, maxID, maxAt, advice)
 		}
 	}
 	pairs := big.NewInt(int64(maxID) * int64(maxID-1) / 2)
@@ -218,8 +228,12 @@ func (v *validator) pools(f *fleet.Fleet, doc *load.Document) {
 			if c.name == "transit4" {
 				also = ", or remove transit4: IPv4 routes then ride the IPv6 transit (RFC 8950) and need no pool"
 			}
-			v.errorf(r, "Transit pool too small", "%s %s holds %s tunnels (one /%d each), but the highest gateway id %d (%s) needs %s; use a /%d or shorter, or lower the ids%s.",
-				c.name, c.pool, capacity, c.tunnelBits, maxID, maxAt, pairs, need, also)
+			size := fmt.Sprintf("use a /%d or shorter, or lower the ids", need)
+			if need < 1 {
+				size = "no " + c.name + " pool holds that many: lower the ids"
+			}
+			v.errorf(r, "Transit pool too small", "%s %s holds %s tunnels (one /%d each), but the highest gateway id %d (%s) needs %s; %s%s.",
+				c.name, c.pool, capacity, c.tunnelBits, maxID, maxAt, pairs, size, also)
 		}
 	}
 }

@@ -41,6 +41,9 @@ func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
 type validator struct {
 	diags hcl.Diagnostics
 	seen  seen
+	// topologyKnown: the topology is a valid one; checks that depend on
+	// it are skipped otherwise.
+	topologyKnown bool
 }
 
 // pos prints a range as file:line:col, as diagnostics start.
