@@ -1,9 +1,11 @@
 package render
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 
+	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/plan"
 )
 
@@ -27,13 +29,13 @@ protocol bgp {interface} from tunnel {
 		preference 160;
 		# A peer announcing more floods no table: the rest are dropped,
 		# this session and every other stay up; status shows the hit.
-		import limit {limit} action block;
+		import limit {limit6} action block;
 		import {import6};
 		export {export6};
 	};
 	ipv4 {
 		preference 160;
-		import limit {limit} action block;
+		import limit {limit4} action block;
 		{nexthop4};
 		import {import4};
 		export {export4};
@@ -49,7 +51,8 @@ const (
 	argASN
 	argRemote6
 	argLocal6
-	argLimit
+	argLimit6
+	argLimit4
 	argImport6
 	argExport6
 	argNextHop4
@@ -58,7 +61,7 @@ const (
 	sessionArgs
 )
 
-var sessionArgNames = [sessionArgs]string{"interface", "peer", "site", "asn", "remote6", "local6", "limit",
+var sessionArgNames = [sessionArgs]string{"interface", "peer", "site", "asn", "remote6", "local6", "limit6", "limit4",
 	"import6", "export6", "nexthop4", "import4", "export4"}
 
 // layoutPart is a stretch of sessionLayout: literal text, then the value
@@ -103,15 +106,16 @@ func splitLayout(layout string) []layoutPart {
 // then IPv4 and IPv6 (sessionFilters).
 func sessions(g *plan.Gateway, filters map[uint32][2][2]string) string {
 	b := make([]byte, 0, len(g.Tunnels)*(len(sessionLayout)+200))
-	limit := strconv.Itoa(g.BGP.ImportLimit)
+	limits := sessionLimits(g)
 	var args [sessionArgs]string
 	for _, t := range g.Tunnels {
 		f := filters[t.Peer.ASN]
 		im, ex := f[0], f[1]
+		lim := limits[t.Peer.ASN]
 		args = [sessionArgs]string{
 			argInterface: t.Interface, argPeer: t.Peer.Gateway, argSite: t.Peer.Site,
 			argASN: strconv.FormatUint(uint64(t.Peer.ASN), 10), argRemote6: t.Remote6.String(),
-			argLocal6: t.Local6.Addr().String(), argLimit: limit, argImport6: im[1], argExport6: ex[1],
+			argLocal6: t.Local6.Addr().String(), argLimit6: lim[1], argLimit4: lim[0], argImport6: im[1], argExport6: ex[1],
 			argNextHop4: ipv4NextHop(t), argImport4: im[0], argExport4: ex[0],
 		}
 		for _, p := range sessionParts {
@@ -132,4 +136,37 @@ func ipv4NextHop(t plan.Tunnel) string {
 		return "extended next hop on"
 	}
 	return "next hop address " + t.Local4.Addr().String()
+}
+
+// sessionLimits is the import limit of each peer site's sessions, by
+// family (0 IPv4, 1 IPv6), as the sessions write it: the number when it
+// depends on that site alone, else the constant limitConst names, which
+// transitDefinitions defines: it grows with the fleet, and BIRD restarts
+// a session whose text changed.
+func sessionLimits(g *plan.Gateway) map[uint32][2]string {
+	out := make(map[uint32][2]string, len(g.Sites))
+	for _, s := range g.Sites {
+		var l [2]string
+		for i, family := range []string{"V4", "V6"} {
+			if l[i] = limitConst(g, s, family); l[i] == "" {
+				l[i] = strconv.Itoa(s.ImportLimit[i])
+			}
+		}
+		out[s.ASN] = l
+	}
+	return out
+}
+
+// limitConst names the constant holding the import limit of g's sessions
+// to site s, "" when the limit is the peer site's own count (a mesh, a
+// hub's sessions to a spoke): what they admit as fleet.Admitted says.
+func limitConst(g *plan.Gateway, s plan.Site, family string) string {
+	switch {
+	case g.Topology != fleet.HubAndSpoke || g.Site.Hub && !s.Hub:
+		return ""
+	case !g.Site.Hub: // every other site's, over each hub
+		return otherSitesSet + "_LIMIT_" + family
+	default: // that hub's and every spoke's
+		return fmt.Sprintf("AS%d_LIMIT_%s", s.ASN, family)
+	}
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -59,7 +60,28 @@ func transitDefinitions(g *plan.Gateway) string {
 	if g.Site.Hub {
 		writeMatch(&b, spokeSiteFunc, spokeSitesSet, spokes)
 	}
+	writeLimits(&b, g)
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// writeLimits defines the import limits that grow with the fleet (each
+// a constant limitConst names): a spoke's one for all its hub sessions,
+// a hub's one per other hub.
+func writeLimits(b *strings.Builder, g *plan.Gateway) {
+	b.WriteString("# Import limits: what the sessions admit (every other site's prefixes, or\n# a hub's and every spoke's) plus import_margin.\n")
+	done := map[string]bool{}
+	for _, s := range g.Sites {
+		if !s.Hub {
+			continue
+		}
+		for i, family := range []string{"V4", "V6"} {
+			name := limitConst(g, s, family)
+			if name != "" && !done[name] {
+				done[name] = true
+				fmt.Fprintf(b, "define %s = %d;\n", name, s.ImportLimit[i])
+			}
+		}
+	}
 }
 
 // writeMatch defines, per family, the set NAME_V4 / NAME_V6 and the

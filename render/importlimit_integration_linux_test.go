@@ -13,7 +13,11 @@ import (
 
 	"github.com/sitevpn/sitevpn/internal/bird"
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/gateway"
+	"github.com/sitevpn/sitevpn/internal/load"
+	"github.com/sitevpn/sitevpn/internal/plan"
+	"github.com/sitevpn/sitevpn/internal/testfleet"
 	"github.com/sitevpn/sitevpn/internal/testnetns"
 )
 
@@ -44,7 +48,7 @@ func TestIntegrationImportLimit(t *testing.T) {
 		}
 		return wantSessionRoutes(ctx, parisToTokyo, 1, 1, 1, 1)
 	})
-	limit := paris.plan.BGP.ImportLimit
+	limit := sessionLimit(t, paris.plan, paris.tunnel.Peer.ASN)[1]
 	since := map[string]time.Time{}
 	for _, g := range []*nsGateway{paris, parisToTokyo} {
 		d, err := protocolDetail(ctx, paris.client, g.tunnel.Interface)
@@ -124,4 +128,103 @@ func TestIntegrationImportLimit(t *testing.T) {
 		t.Errorf("status does not name the peer that hit the limit: sessions %+v, problems %q", sessions, rep.Problems)
 	}
 	t.Logf("20,000 announced: %d imported (limit %d), %d routes in paris's kernel; tokyo's session untouched", ch.Routes.Imported, limit, len(routes))
+}
+
+// sessionLimit is the import limit, by family, of g's sessions to the
+// gateways of the site of ASN asn.
+func sessionLimit(t *testing.T, g *plan.Gateway, asn uint32) fleet.Counts {
+	t.Helper()
+	for _, s := range g.Sites {
+		if s.ASN == asn {
+			return s.ImportLimit
+		}
+	}
+	t.Fatalf("%s has no site AS%d", g.Name, asn)
+	return fleet.Counts{}
+}
+
+// TestIntegrationImportLimitAtScale: a hub and a spoke of a 1,101-site
+// hub-and-spoke fleet, on real BIRDs and their rendered configurations.
+// The hub announces every other site's prefixes (its own, and the 1,099
+// others' as if learned from their sessions): the spoke learns all 1,100
+// of each family over that one session, under its derived limit, none
+// dropped. Then the spoke floods the hub with 2,000 more-specifics of its
+// own prefix: the hub's session from it stops at its limit and stays up.
+func TestIntegrationImportLimitAtScale(t *testing.T) {
+	birdBin := testnetns.RequireBIRD(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f, err := testfleet.Parse(load.Source{Name: "fleet.hcl", Bytes: testfleet.GenerateHubAndSpoke(1101, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := newNSGateway(t, f, "g1", "g5")
+	spoke := newNSGateway(t, f, "g5", "g1")
+	hub.lan = []string{"10.0.0.1/24", "fd00:0::1/48"}
+	spoke.lan = []string{"10.0.4.1/24", "fd00:4::1/48"}
+	// Every other site's prefixes on the hub, as its other sessions would
+	// bring them; the spoke's own never come back to it.
+	var others strings.Builder
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		fmt.Fprintf(&others, "\nprotocol static others_%s {\n\t%s;\n", fam, fam)
+		for s := 1; s <= 1100; s++ {
+			if s == 4 {
+				continue
+			}
+			route := fmt.Sprintf("10.%d.%d.0/24", s>>8, s&0xff)
+			if fam == "ipv6" {
+				route = fmt.Sprintf("fd00:%x::/48", s)
+			}
+			fmt.Fprintf(&others, "\troute %s blackhole;\n", route)
+		}
+		others.WriteString("}\n")
+	}
+	hub.conf = []byte(strings.ReplaceAll(string(hub.conf), "(source = RTS_BGP && other_site_", "((source = RTS_BGP || source = RTS_STATIC) && other_site_") + others.String())
+	dir := startGateways(ctx, t, birdBin, []*nsGateway{hub, spoke}, [][2]*nsGateway{{hub, spoke}})
+
+	limit := sessionLimit(t, spoke.plan, hub.plan.Site.ASN)
+	if limit != (fleet.Counts{1200, 1200}) {
+		t.Errorf("the spoke's limit on its hub session is %v, want 1,100 admitted plus the margin of 100", limit)
+	}
+	pollUntil(ctx, t, "the spoke to learn the 1,100 other sites of each family from the hub", func() error {
+		d, err := protocolDetail(ctx, spoke.client, spoke.tunnel.Interface)
+		if err != nil {
+			return err
+		}
+		for i, name := range []string{"ipv4", "ipv6"} {
+			ch := d.Channel(name)
+			if ch == nil || ch.Routes.Imported != 1100 || ch.ImportLimitHit || ch.ImportLimit != limit[i] {
+				return fmt.Errorf("%s %s: %+v", d.Name, name, ch)
+			}
+		}
+		return nil
+	})
+
+	conf := strings.ReplaceAll(string(spoke.conf), "export where net ~ AS4200000004_V6 && source != RTS_BGP;",
+		"export where (net ~ AS4200000004_V6 && source != RTS_BGP) || source = RTS_STATIC;")
+	var flood strings.Builder
+	flood.WriteString("\nprotocol static flood {\n\tipv6;\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&flood, "\troute fd00:4::%x/128 blackhole;\n", i+1)
+	}
+	flood.WriteString("}\n")
+	path := filepath.Join(dir, spoke.name+"-flood.conf")
+	if err := os.WriteFile(path, []byte(conf+flood.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spoke.client.Configure(ctx, path); err != nil {
+		t.Fatalf("configure the spoke to flood: %v", err)
+	}
+	hubLimit := sessionLimit(t, hub.plan, spoke.plan.Site.ASN)[1]
+	pollUntil(ctx, t, "the hub to cap the spoke's flood at its limit, the session up", func() error {
+		d, err := protocolDetail(ctx, hub.client, hub.tunnel.Interface)
+		if err != nil {
+			return err
+		}
+		ch := d.Channel("ipv6")
+		if !d.BGP.Established() || ch == nil || !ch.ImportLimitHit || ch.ImportLimit != hubLimit || ch.Routes.Imported > uint32(hubLimit) {
+			return fmt.Errorf("%s %s: %+v", d.Name, d.BGP.State, ch)
+		}
+		return nil
+	})
 }

@@ -37,10 +37,13 @@ const (
 	MinConfirmWindow = 30
 	MaxConfirmWindow = 86400
 	DefaultHoldTime  = 6
-	// DefaultImportLimit is how many routes of each family one session
-	// may import: a site announces a handful; a peer announcing more
-	// floods no table (the rest are dropped, the session stays up).
+	// DefaultImportLimit is the least import limit a session gets, per
+	// family: a site announces a handful; a peer announcing more floods
+	// no table (the rest are dropped, the session stays up).
 	DefaultImportLimit = 1000
+	// DefaultImportMargin is the room a derived import limit leaves over
+	// what a session admits, once that passes DefaultImportLimit.
+	DefaultImportMargin = 100
 	// BFD: a packet every 100 ms, down after 5 missed: a dead tunnel is
 	// detected in 0.5 s.
 	DefaultBFDIntervalMS = 100
@@ -100,8 +103,12 @@ type BGP struct {
 	// many intervals without one mean the tunnel is down.
 	BFDIntervalMS int
 	BFDMultiplier int
-	// ImportLimit is the most routes per session and family imported.
+	// ImportLimit, when not 0, is the most routes per session and family
+	// imported, as written; 0 derives each session's (Limit).
 	ImportLimit int
+	// ImportMargin is what a derived limit allows over the prefixes a
+	// session's policy admits: the more-specifics a site may announce.
+	ImportMargin int
 }
 
 // Site is a location with its own ASN and prefixes.

@@ -60,6 +60,7 @@ type BGP struct {
 	BFDIntervalMS Attr[int]
 	BFDMultiplier Attr[int]
 	ImportLimit   Attr[int]
+	ImportMargin  Attr[int]
 }
 
 // Site is a site block.

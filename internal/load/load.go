@@ -201,6 +201,7 @@ func decodeFleet(b *hcl.Block) (*Fleet, hcl.Diagnostics) {
 			BFDIntervalMS: attr[int](ba, "bfd_interval_ms"),
 			BFDMultiplier: attr[int](ba, "bfd_multiplier"),
 			ImportLimit:   attr[int](ba, "import_limit"),
+			ImportMargin:  attr[int](ba, "import_margin"),
 		}
 	}
 	return f, diags

@@ -35,6 +35,7 @@ var (
 			{Name: "bfd_interval_ms"},
 			{Name: "bfd_multiplier"},
 			{Name: "import_limit"},
+			{Name: "import_margin"},
 		},
 	}
 	siteSchema = &hcl.BodySchema{

@@ -52,6 +52,10 @@ type Site struct {
 	// Hub: a hub site of a hub-and-spoke fleet, which gives the others
 	// transit.
 	Hub bool `json:"-"`
+	// ImportLimit is, by family (0 IPv4, 1 IPv6), the import limit of the
+	// sessions to this site's gateways (fleet.BGP.Limit of what they
+	// admit); 0 for a site without tunnels to this gateway.
+	ImportLimit fleet.Counts `json:"-"`
 }
 
 // Tunnel is one WireGuard interface to one remote gateway.
@@ -143,16 +147,21 @@ func For(f *fleet.Fleet, me *fleet.Gateway) *Gateway {
 		Endpoint:      me.Endpoint.Addr(),
 		Topology:      f.Topology,
 	}
+	totals := f.Totals()
 	for _, s := range f.Sites {
 		if s == me.Site {
 			continue
 		}
 		// Every other site, tunneled or not: a spoke's routes to another
 		// spoke come through the hubs and are checked against its prefixes.
-		g.Sites = append(g.Sites, siteOf(s))
+		site := siteOf(s)
 		if !f.Tunneled(me.Site, s) {
+			g.Sites = append(g.Sites, site)
 			continue
 		}
+		n := f.Admitted(me.Site, s, totals)
+		site.ImportLimit = fleet.Counts{f.BGP.Limit(n[0]), f.BGP.Limit(n[1])}
+		g.Sites = append(g.Sites, site)
 		for _, remote := range s.Gateways {
 			g.Tunnels = append(g.Tunnels, tunnel(f, me, remote))
 		}

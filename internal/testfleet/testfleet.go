@@ -139,3 +139,20 @@ func KeyFor(id int) wgtypes.Key {
 	k[31] = (k[31] & 127) | 64
 	return k
 }
+
+// GenerateHubAndSpoke writes a hub-and-spoke fleet of n sites, the first
+// hubs of them hubs, one gateway each, every site with an IPv6 and an
+// IPv4 prefix: the scale at which a flat import limit would drop a
+// spoke's legitimate routes. Keys derive from the id, as Generate's.
+func GenerateHubAndSpoke(n, hubs int) []byte {
+	var b strings.Builder
+	b.WriteString("fleet {\n  topology  = \"hub-and-spoke\"\n  port_base = 20000\n  transit6  = \"2001:db8:ffff::/64\"\n  transit4  = \"100.64.0.0/10\"\n}\n")
+	for s := 0; s < n; s++ {
+		id := s + 1
+		fmt.Fprintf(&b, "\nsite \"s%d\" {\n  asn = %d\n  hub = %v\n  prefixes = [\"fd%02x:%x::/48\", \"10.%d.%d.0/24\"]\n", s, 4200000000+s, s < hubs, s>>16&0xff, s&0xffff, s>>8, s&0xff)
+		fmt.Fprintf(&b, "  gateway \"g%d\" {\n    id = %d\n    endpoint = \"2001:db8:%x::1\"\n    public_key = %q\n", id, id, s, KeyFor(id).PublicKey())
+		// eth2, as the example fleet's: the host tier's BIRDs read it.
+		b.WriteString("    lan \"eth2\" {\n      addresses = [\"192.168.0.1/24\"]\n      ospf = true\n    }\n  }\n}\n")
+	}
+	return []byte(b.String())
+}

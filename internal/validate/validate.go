@@ -32,6 +32,7 @@ func Validate(doc *load.Document) (*fleet.Fleet, hcl.Diagnostics) {
 	v.pools(f, doc)
 	v.hubs(f, doc)
 	v.unreachablePairs(f, doc)
+	v.importLimitFits(f, doc)
 	if v.diags.HasErrors() {
 		return nil, v.diags
 	}
@@ -82,7 +83,7 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 			HoldTime:      fleet.DefaultHoldTime,
 			BFDIntervalMS: fleet.DefaultBFDIntervalMS,
 			BFDMultiplier: fleet.DefaultBFDMultiplier,
-			ImportLimit:   fleet.DefaultImportLimit,
+			ImportMargin:  fleet.DefaultImportMargin,
 		},
 	}
 	switch f.Isolation {
@@ -140,9 +141,16 @@ func (v *validator) fleet(b *load.Fleet) *fleet.Fleet {
 		if f.BGP.HoldTime == 0 && !f.BGP.BFD {
 			v.warnf(b.BGP.HoldTime.Range, "Dead tunnels go unnoticed", "hold_time = 0 turns BGP keepalives off and BFD is off: a tunnel whose peer died keeps its routes forever and traffic to that site is lost. Use a hold time (6) or bfd = true.")
 		}
-		f.BGP.ImportLimit = b.BGP.ImportLimit.Or(fleet.DefaultImportLimit)
-		if n := f.BGP.ImportLimit; n < 1 || n > 1_000_000 {
-			v.errorf(b.BGP.ImportLimit.Range, "Invalid import_limit", "import_limit is %d; use 1 to 1000000 routes per session and family (default %d): a peer announcing more floods no table, the rest are dropped.", n, fleet.DefaultImportLimit)
+		if b.BGP.ImportLimit.Set {
+			f.BGP.ImportLimit = b.BGP.ImportLimit.Value
+			if n := f.BGP.ImportLimit; n < 1 || n > 1_000_000 {
+				v.errorf(b.BGP.ImportLimit.Range, "Invalid import_limit", "import_limit is %d; use 1 to 1000000 routes per session and family, or leave it out: each session's limit is then what its policy admits plus import_margin, %d at least.", n, fleet.DefaultImportLimit)
+				f.BGP.ImportLimit = 0
+			}
+		}
+		f.BGP.ImportMargin = b.BGP.ImportMargin.Or(fleet.DefaultImportMargin)
+		if n := f.BGP.ImportMargin; n < 0 || n > 1_000_000 {
+			v.errorf(b.BGP.ImportMargin.Range, "Invalid import_margin", "import_margin is %d; use 0 to 1000000 routes: what a session may import over the prefixes its policy admits (default %d).", n, fleet.DefaultImportMargin)
 		}
 	}
 	return f
