@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/sitevpn/sitevpn/internal/atomicfile"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -132,9 +133,26 @@ func lookupErr(root, kind, name string, err error) error {
 }
 
 func removeFile(root, path string) error {
-	err := os.Remove(filepath.Join(root, path))
+	err := inRoot(root, func(r *os.Root) error { return r.Remove(path) })
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
+}
+
+// inRoot runs f on root opened as an os.Root: every path f resolves stays
+// beneath it, whatever symlinks the tree holds (on a gateway the root is
+// /; under a test's or a staging root, a link out of it is an error).
+func inRoot(root string, f func(*os.Root) error) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return f(r)
+}
+
+// writeIn is atomicfile.WriteIn beneath root.
+func writeIn(root, path string, content []byte, mode fs.FileMode, uid, gid int) error {
+	return inRoot(root, func(r *os.Root) error { return atomicfile.WriteIn(r, path, content, mode, uid, gid) })
 }

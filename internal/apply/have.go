@@ -41,9 +41,17 @@ func ReadHave(root string, want render.Tree) (Have, error) {
 		}
 	}
 	ids := newAccounts(root)
+	r, err := os.OpenRoot(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return have, nil // nothing there yet
+	}
+	if err != nil {
+		return have, err
+	}
+	defer r.Close()
 	for _, p := range paths {
 		full := filepath.Join(root, p)
-		b, st, err := readWithInfo(full)
+		b, st, err := readWithInfo(r, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -59,10 +67,10 @@ func ReadHave(root string, want render.Tree) (Have, error) {
 	return have, nil
 }
 
-// readWithInfo reads the file at path and its mode and owner, from one
-// open file.
-func readWithInfo(path string) ([]byte, fs.FileInfo, error) {
-	f, err := os.Open(path)
+// readWithInfo reads the file at path beneath r and its mode and owner,
+// from one open file.
+func readWithInfo(r *os.Root, path string) ([]byte, fs.FileInfo, error) {
+	f, err := r.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"syscall"
 
-	"github.com/sitevpn/sitevpn/internal/atomicfile"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -64,7 +63,7 @@ func (t *tx) write(f render.File) error {
 	if err := t.save(f.Path); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(t.root, f.Path), f.Content, f.Mode, uid, gid)
+	return writeIn(t.root, f.Path, f.Content, f.Mode, uid, gid)
 }
 
 // remove removes path, after saving it.
@@ -76,16 +75,19 @@ func (t *tx) remove(path string) error {
 }
 
 func (t *tx) save(path string) error {
-	full := filepath.Join(t.root, path)
-	b, err := os.ReadFile(full)
+	var b []byte
+	var st fs.FileInfo
+	err := inRoot(t.root, func(r *os.Root) error {
+		var err error
+		if b, err = r.ReadFile(path); err == nil {
+			st, err = r.Stat(path)
+		}
+		return err
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		t.backups = append(t.backups, backup{path: path})
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	st, err := os.Stat(full)
 	if err != nil {
 		return err
 	}
@@ -121,7 +123,7 @@ func (t *tx) restore() bool {
 		if !b.existed {
 			err = removeFile(t.root, b.path)
 		} else {
-			err = atomicfile.Write(filepath.Join(t.root, b.path), b.old, b.mode, b.uid, b.gid)
+			err = writeIn(t.root, b.path, b.old, b.mode, b.uid, b.gid)
 		}
 		if err != nil {
 			t.log.Error("restoring a file failed", "path", b.path, "err", err)
@@ -169,7 +171,7 @@ func writeJSON(root, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(root, path), append(b, '\n'), 0o644, -1, -1)
+	return writeIn(root, path, append(b, '\n'), 0o644, -1, -1)
 }
 
 func union(owned []string, tree render.Tree) []string {
