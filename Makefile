@@ -38,6 +38,21 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Every host package make check needs, in one apt-get before anything
+# runs: what deps, packaging/test.sh and test/lab/image.sh would each
+# install (they still do when run alone). make check then builds the lab
+# image beside the host tiers without two apt-gets racing for dpkg's lock.
+HOST_PACKAGES = bird2 systemd iproute2 iputils-ping time dbus graphviz \
+	lintian rpm ansible ansible-lint prometheus \
+	qemu-system-x86 qemu-utils debootstrap e2fsprogs socat
+.PHONY: host-deps
+host-deps:
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(HOST_PACKAGES) 2>/dev/null | awk '$$1 == "ii" { ok[$$2] = 1 } END { n = split("$(HOST_PACKAGES)", p, " "); for (i = 1; i <= n; i++) if (!ok[p[i]]) printf " %s", p[i] }'); \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 # staticcheck, pinned, installed like nfpm (package) from the Go module proxy.
 STATICCHECK_VERSION = v0.8.2
 STATICCHECK         = $(DIST)/tools/staticcheck-$(STATICCHECK_VERSION)
