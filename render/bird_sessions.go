@@ -158,15 +158,14 @@ func sessionLimits(g *plan.Gateway) map[uint32][2]string {
 }
 
 // limitConst names the constant holding the import limit of g's sessions
-// to site s, "" when the limit is the peer site's own count (a mesh, a
-// hub's sessions to a spoke): what they admit as fleet.Admitted says.
+// to site s, "" when they admit the peer site's own prefixes only
+// (fleet.AdmissionOf), a count that does not grow with the fleet.
 func limitConst(g *plan.Gateway, s plan.Site, family string) string {
-	switch {
-	case g.Topology != fleet.HubAndSpoke || g.Site.Hub && !s.Hub:
-		return ""
-	case !g.Site.Hub: // every other site's, over each hub
+	switch fleet.AdmissionOf(g.Topology, g.Site.Hub, s.Hub) {
+	case fleet.OtherSites: // the same over each hub
 		return otherSitesSet + "_LIMIT_" + family
-	default: // that hub's and every spoke's
+	case fleet.HubAndSpokes:
 		return fmt.Sprintf("AS%d_LIMIT_%s", s.ASN, family)
 	}
+	return ""
 }

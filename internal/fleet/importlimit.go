@@ -44,20 +44,42 @@ func (s *Site) Counts() Counts {
 func (c Counts) plus(d Counts) Counts  { return Counts{c[0] + d[0], c[1] + d[1]} }
 func (c Counts) minus(d Counts) Counts { return Counts{c[0] - d[0], c[1] - d[1]} }
 
-// Admitted is how many prefixes of each family the sessions of a gateway
-// of site in to the gateways of site peer admit, as the transit policy's
-// import filters do (render/bird_transit.go): in a mesh the peer site's
-// own; in hub-and-spoke, on a spoke every other site's, on a hub from a
-// spoke that spoke's, from another hub that hub's and every spoke's.
-func (f *Fleet) Admitted(in, peer *Site, t Totals) Counts {
+// Admission is what a session admits from its peer, by the transit
+// policy's import filters (render/bird_transit.go).
+type Admission int
+
+const (
+	// PeerOwn: the peer site's own prefixes (a mesh; a hub from a spoke).
+	PeerOwn Admission = iota
+	// OtherSites: every other site's (a spoke, from a hub).
+	OtherSites
+	// HubAndSpokes: that hub's and every spoke's (a hub, from another).
+	HubAndSpokes
+)
+
+// AdmissionOf is what the sessions of a gateway of a site (a hub when
+// inHub) admit from a peer site (a hub when peerHub) under topology.
+func AdmissionOf(topology string, inHub, peerHub bool) Admission {
 	switch {
-	case f.Topology != HubAndSpoke || in.Hub && !peer.Hub:
-		return peer.Counts()
-	case !in.Hub:
-		return t.All.minus(in.Counts())
+	case topology != HubAndSpoke || inHub && !peerHub:
+		return PeerOwn
+	case !inHub:
+		return OtherSites
 	default:
+		return HubAndSpokes
+	}
+}
+
+// Admitted is how many prefixes of each family the sessions of a gateway
+// of site in to the gateways of site peer admit (AdmissionOf).
+func (f *Fleet) Admitted(in, peer *Site, t Totals) Counts {
+	switch AdmissionOf(f.Topology, in.Hub, peer.Hub) {
+	case OtherSites:
+		return t.All.minus(in.Counts())
+	case HubAndSpokes:
 		return peer.Counts().plus(t.Spokes)
 	}
+	return peer.Counts()
 }
 
 // Limit is the import limit of a session that admits n prefixes of a

@@ -48,12 +48,9 @@ func (v *validator) importLimitFits(f *fleet.Fleet, doc *load.Document) {
 
 // admittedWhy says what in's sessions to peer admit, in words.
 func admittedWhy(f *fleet.Fleet, in, peer *fleet.Site) string {
-	switch {
-	case f.Topology != fleet.HubAndSpoke || in.Hub && !peer.Hub:
-		return "the peer site's own prefixes"
-	case !in.Hub:
-		return "a spoke imports every other site's prefixes from a hub"
-	default:
-		return "a hub imports another hub's prefixes and every spoke's"
-	}
+	return map[fleet.Admission]string{
+		fleet.PeerOwn:      "the peer site's own prefixes",
+		fleet.OtherSites:   "a spoke imports every other site's prefixes from a hub",
+		fleet.HubAndSpokes: "a hub imports another hub's prefixes and every spoke's",
+	}[fleet.AdmissionOf(f.Topology, in.Hub, peer.Hub)]
 }
