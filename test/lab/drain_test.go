@@ -25,12 +25,15 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatal(err)
 	}
 	t.Logf("bytes received from berlin's tunnels in 2 s while the streams run: %v: draining %s", seen, victim.Name)
+	tl := &timeline{vm: tp.routers}
+	tl.mark(ctx, "drain")
 	start := time.Now()
 	res, err := victim.VM.Sh(ctx, "sitevpn drain --wait 2m")
 	if err != nil {
 		t.Fatalf("%s\nsitevpn drain --wait: %v", evidence(ctx, tp.sites(2)), err)
 	}
 	figures["m1. sitevpn drain --wait on the streams' paris gateway"] = fmt.Sprintf("%s (%s)", since(start), strings.TrimSpace(res.Stdout))
+	tl.mark(ctx, "drained")
 	if _, after, err := streamCarrier(ctx, tp); err != nil || after[victim.Name] > 10000 {
 		t.Errorf("%s still receives the streams after the drain: %v (%v)", victim.Name, after, err)
 	}
@@ -39,6 +42,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 		t.Error(err)
 	}
 
+	tl.mark(ctx, "berlin over one next hop; reboot")
 	rebooted := time.Now()
 	// The agent may die before it answers: the reboot is checked by QEMU's exit.
 	victim.VM.Sh(ctx, "systemctl reboot")
@@ -48,7 +52,12 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	if err := victim.VM.WaitAgent(ctx, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	tl.mark(ctx, "agent answers")
 	t.Logf("%s rebooted: its agent answers after %s", victim.Name, since(rebooted))
+	if time.Since(rebooted) > time.Minute { // 28 s on an idle pair
+		journal, _ := victim.VM.Sh(ctx, "journalctl -b -1 -o short-monotonic --no-pager 2>&1 | grep -iE 'stop|kill|timed out|timeout|shutdown|reboot' | tail -n 40")
+		t.Logf("%s's console as it shut down:\n%s\nits journal then:\n%s", victim.Name, victim.VM.PreviousConsoleTail(30), journal.Stdout)
+	}
 	// Healthy in 40-50 s as a rule (scenario c); when not, what it waited
 	// on is logged before it waits on.
 	if err := waitHealthy(ctx, []*gateway{victim}, 6, time.Minute); err != nil {
@@ -58,6 +67,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 		}
 	}
 	figures["m2. drained gateway rebooted -> healthy again"] = since(rebooted).String()
+	tl.mark(ctx, "healthy")
 	err = victim.VM.WaitFor(ctx, time.Minute, "still drained after the reboot", func(ctx context.Context) error {
 		res, err := victim.VM.Sh(ctx, "sitevpn status")
 		if err != nil && !strings.Contains(res.Stdout, "drained since") {
@@ -71,6 +81,7 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tl.mark(ctx, "undrain")
 	if res, err := victim.VM.Sh(ctx, "sitevpn undrain"); err != nil || !strings.Contains(res.Stdout, "back in service") {
 		t.Fatalf("sitevpn undrain: %v\n%s", err, res.Stdout)
 	}
@@ -78,6 +89,8 @@ func scenarioDrain(t *testing.T, tp *topology, figures map[string]string) {
 	if err := berlinNextHops(ctx, tp, 2); err != nil {
 		t.Fatal(err)
 	}
+	tl.mark(ctx, "berlin over two next hops")
+	t.Logf("timeline, routers' clock: %s", tl)
 	// d has the gap of a power-off without drain, beside it.
 	stopLossless(t, streams, figures, "m3. drain, reboot, undrain: ", "across drain, reboot and undrain")
 }

@@ -125,6 +125,30 @@ func (p *pingStream) waitReplies(ctx context.Context, t float64, n int, timeout 
 	})
 }
 
+// lossAwk lists a ping -D log's first 20 missing sequence numbers, each
+// with the guest time of the last reply before it: when, against the
+// scenario's timeline, they were lost.
+const lossAwk = `awk '/bytes from/ && /icmp_seq=/ {
+	match($0, /icmp_seq=[0-9]+/); s = substr($0, RSTART+9, RLENGTH-9) + 0
+	ts = substr($1, 2, length($1)-2) + 0
+	seen[s] = 1; if (n == 0 || s < min) min = s; if (s > max) max = s; n++
+	if (!(s in at)) at[s] = ts
+} END {
+	for (s = min; s <= max && k < 20; s++) if (!(s in seen)) {
+		for (b = s - 1; b >= min && !(b in at); b--) ;
+		printf "%s%d (after the reply at %.3f)", (k++ ? ", " : ""), s, at[b]
+	}
+}'`
+
+// losses says which sequence numbers the stream lost and when.
+func (p *pingStream) losses(ctx context.Context) string {
+	res, err := p.vm.Sh(ctx, lossAwk+" "+p.log)
+	if err != nil {
+		return fmt.Sprintf("which were lost is unknown: %v", err)
+	}
+	return "lost icmp_seq (routers' clock): " + strings.TrimSpace(res.Stdout)
+}
+
 // stop ends the stream (SIGINT, as ^C) and returns its summary. Replies in
 // flight when it stops are not counted as lost: only sequence numbers
 // below the last one answered are.
@@ -147,10 +171,29 @@ func stopLossless(t *testing.T, streams []*pingStream, figures map[string]string
 		}
 		figures[figure+p.name] = fmt.Sprintf("%d lost of %d (longest gap %s)", s.lost, s.sent, s.gap.Round(time.Millisecond))
 		if s.lost != 0 {
-			t.Errorf("%s: %d lost of %d %s (longest gap %s)", p.name, s.lost, s.sent, what, s.gap.Round(time.Millisecond))
+			t.Errorf("%s: %d lost of %d %s (longest gap %s); %s", p.name, s.lost, s.sent, what, s.gap.Round(time.Millisecond), p.losses(t.Context()))
 		}
 	}
 }
+
+// timeline marks a scenario's steps on the routers' clock, where the
+// streams' ping -D timestamps are taken: lost packets are then set against
+// what happened at that time.
+type timeline struct {
+	vm    *VM
+	marks []string
+}
+
+func (tl *timeline) mark(ctx context.Context, what string) {
+	t, err := guestNow(ctx, tl.vm)
+	if err != nil {
+		tl.marks = append(tl.marks, what+" (clock not read: "+err.Error()+")")
+		return
+	}
+	tl.marks = append(tl.marks, fmt.Sprintf("%.3f %s", t, what))
+}
+
+func (tl *timeline) String() string { return strings.Join(tl.marks, "; ") }
 
 func guestNow(ctx context.Context, vm *VM) (float64, error) {
 	res, err := vm.Sh(ctx, "date +%s.%N")

@@ -488,8 +488,14 @@ func (vm *VM) WaitExec(ctx context.Context, timeout time.Duration, argv ...strin
 var consoleNoise = regexp.MustCompile(`\x1b\[[0-9;]*m|\r`)
 
 // ConsoleTail returns the last n lines of the serial console, cleaned.
-func (vm *VM) ConsoleTail(n int) string {
-	b, err := os.ReadFile(vm.path("console.log"))
+func (vm *VM) ConsoleTail(n int) string { return vm.consoleTail("console.log", n) }
+
+// PreviousConsoleTail is ConsoleTail of the boot before the last Restart:
+// its shutdown.
+func (vm *VM) PreviousConsoleTail(n int) string { return vm.consoleTail("console.log.1", n) }
+
+func (vm *VM) consoleTail(name string, n int) string {
+	b, err := os.ReadFile(vm.path(name))
 	if err != nil {
 		return "(no console: " + err.Error() + ")"
 	}
