@@ -187,7 +187,8 @@ func (vm *VM) Start(ctx context.Context) error {
 // after a reboot or a power cut: what the guest wrote is still there. QEMU
 // runs with -no-reboot, so an in-guest reboot ends QEMU; Restart first
 // waits (up to 2 minutes) for that, then starts it again. The previous
-// console is kept as console.log.1 (the evidence of the shutdown).
+// console is kept as console.log.1 (the evidence of the shutdown). It boots
+// at nice bootNice until its agent answers.
 func (vm *VM) Restart(ctx context.Context) error {
 	if err := WaitFor(ctx, 2*time.Minute, vm.Name+" QEMU exit", func(context.Context) error {
 		if vm.Running() {
@@ -281,7 +282,11 @@ func (vm *VM) start(ctx context.Context, fresh bool) error {
 		"-pidfile", vm.path("qemu.pid"),
 		"-daemonize",
 	)
-	if out, err := exec.CommandContext(ctx, "qemu-system-x86_64", args...).CombinedOutput(); err != nil {
+	argv := append([]string{"qemu-system-x86_64"}, args...)
+	if !fresh {
+		argv = append([]string{"nice", "-n", strconv.Itoa(bootNice)}, argv...)
+	}
+	if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: qemu: %w: %s", vm.Name, err, out)
 	}
 	b, err := os.ReadFile(vm.path("qemu.pid"))
@@ -445,7 +450,7 @@ func (vm *VM) WaitAgent(ctx context.Context, timeout time.Duration) error {
 	for {
 		err := vm.syncAgent(ctx, 15*time.Second)
 		if err == nil {
-			return nil
+			return vm.renice(0)
 		}
 		if !vm.Running() {
 			err = errors.New("qemu is not running")
@@ -459,6 +464,33 @@ func (vm *VM) WaitAgent(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("\n--- %[1]s console (last 40 lines) ---\n%[2]s\n--- end of %[1]s's console ---\n%[1]s: waiting for the guest agent: gave up after %[3]s: %[4]w",
 			vm.Name, vm.ConsoleTail(40), time.Since(start).Round(time.Millisecond), err)
 	}
+}
+
+// bootNice is the nice value a VM boots at when Restart starts it: an
+// emulated boot takes a whole core, and the VMs that carry a scenario's
+// traffic, and the routers that measure it, must not wait behind it.
+// WaitAgent sets the VM back to 0 once its agent answers.
+const bootNice = 10
+
+// renice sets the nice value of every thread of the VM's QEMU (Linux keeps
+// one per thread).
+func (vm *VM) renice(n int) error {
+	pid := int(vm.pid.Load())
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return fmt.Errorf("%s: renice: %w", vm.Name, err)
+	}
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			continue
+		}
+		// A thread that ended meanwhile is no error.
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("%s: renice thread %d to %d: %w", vm.Name, tid, n, err)
+		}
+	}
+	return nil
 }
 
 // syncAgent is one guest-sync with the agent, within wait.
