@@ -73,12 +73,16 @@ func startPingIn(ctx context.Context, vm *VM, wrap, where, src, dst string) (*pi
 	return p, nil
 }
 
+// pingReply is the start of an awk rule that reads one reply of a ping -D
+// log: its sequence number s and its time ts.
+const pingReply = `/bytes from/ && /icmp_seq=/ {
+	match($0, /icmp_seq=[0-9]+/); s = substr($0, RSTART+9, RLENGTH-9) + 0
+	ts = substr($1, 2, length($1)-2) + 0`
+
 // pingAwk summarizes a ping -D log: first and last sequence number, replies
 // received (distinct), the longest gap between two replies and when it
 // started, and the replies after time $T.
-const pingAwk = `awk -v T="$T" '/bytes from/ && /icmp_seq=/ {
-	match($0, /icmp_seq=[0-9]+/); s = substr($0, RSTART+9, RLENGTH-9) + 0
-	ts = substr($1, 2, length($1)-2) + 0
+const pingAwk = `awk -v T="$T" '` + pingReply + `
 	if (n == 0) { min = s; max = s }
 	if (s > max) max = s
 	if (!(s in seen)) { seen[s] = 1; n++ }
@@ -128,13 +132,11 @@ func (p *pingStream) waitReplies(ctx context.Context, t float64, n int, timeout 
 // lossAwk lists a ping -D log's first 20 missing sequence numbers, each
 // with the guest time of the last reply before it: when, against the
 // scenario's timeline, they were lost.
-const lossAwk = `awk '/bytes from/ && /icmp_seq=/ {
-	match($0, /icmp_seq=[0-9]+/); s = substr($0, RSTART+9, RLENGTH-9) + 0
-	ts = substr($1, 2, length($1)-2) + 0
-	seen[s] = 1; if (n == 0 || s < min) min = s; if (s > max) max = s; n++
+const lossAwk = `awk '` + pingReply + `
+	if (n++ == 0 || s < min) min = s; if (s > max) max = s
 	if (!(s in at)) at[s] = ts
 } END {
-	for (s = min; s <= max && k < 20; s++) if (!(s in seen)) {
+	for (s = min; s <= max && k < 20; s++) if (!(s in at)) {
 		for (b = s - 1; b >= min && !(b in at); b--) ;
 		printf "%s%d (after the reply at %.3f)", (k++ ? ", " : ""), s, at[b]
 	}
