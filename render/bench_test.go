@@ -35,18 +35,21 @@ func BenchmarkPlanRender(b *testing.B) {
 }
 
 // BenchmarkLoadValidate: parse and validate the same fleets, the stages
-// before plan that `sitevpn render` also runs.
+// before plan that `sitevpn render` also runs, and the 1,101-site
+// hub-and-spoke fleet whose import limits validate derives per session.
 func BenchmarkLoadValidate(b *testing.B) {
 	for _, n := range sizes {
-		src := testfleet.Generate(n)
-		b.Run(fmt.Sprintf("gateways=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(src)))
-			for b.Loop() {
-				if _, err := testfleet.Parse(load.Source{Name: "gen.hcl", Bytes: src}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(fmt.Sprintf("gateways=%d", n), func(b *testing.B) { loadValidate(b, testfleet.Generate(n)) })
+	}
+	b.Run("hub-and-spoke/sites=1101", func(b *testing.B) { loadValidate(b, testfleet.GenerateHubAndSpoke(1101, 2)) })
+}
+
+func loadValidate(b *testing.B, src []byte) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if _, err := testfleet.Parse(load.Source{Name: "gen.hcl", Bytes: src}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

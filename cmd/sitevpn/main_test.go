@@ -297,3 +297,44 @@ func (u unreadable) Read([]byte) (int, error) {
 	u.t.Error("stdin was read")
 	return 0, io.EOF
 }
+
+// verify exits 0 on the article's mesh of two-gateway sites, 2 on the
+// hub-and-spoke example (its branches have one gateway each), 1 on invalid
+// files; validate prints the same findings as warnings and exits 0.
+func TestVerifyExitCodes(t *testing.T) {
+	hubs := t.TempDir()
+	src, err := testfleet.HubAndSpokeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hubs, "fleet.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	invalid := t.TempDir()
+	if err := os.WriteFile(filepath.Join(invalid, "fleet.hcl"), bytes.Replace(src, []byte("asn      = 65002"), []byte("asn      = 65001"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dir, want, exit string
+	}{
+		{configDir(t, ""), "ok: no single failure", ""},
+		{hubs, `fleet.hcl:84:1: warning: Single point of failure: gateway "s1-1" is the only gateway of site "shop-lyon"`, "exit status 2"},
+		{invalid, "", "Duplicate asn"},
+	} {
+		out, errText := run(t, "", "--config", c.dir, "verify")
+		if !strings.Contains(out, c.want) || c.exit == "" && errText != "" || !strings.Contains(errText, c.exit) {
+			t.Errorf("verify on %s: %q, %q; want %q, %q", c.dir, out, errText, c.want, c.exit)
+		}
+	}
+	out, errText := run(t, "", "--config", hubs, "verify", "--json")
+	var rep struct {
+		Findings []struct{ At string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || errText != "exit status 2" || len(rep.Findings) != 4 || rep.Findings[0].At != filepath.Join(hubs, "fleet.hcl")+":84:1" {
+		t.Errorf("verify --json: %v %q %+v", err, errText, rep)
+	}
+	out, errText = run(t, "", "--config", hubs, "validate")
+	if errText != "" || !strings.Contains(out, "warning: Single point of failure") || !strings.Contains(out, "ok: 6 sites, 8 gateways") {
+		t.Errorf("validate: %q %q", out, errText)
+	}
+}

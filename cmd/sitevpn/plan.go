@@ -10,6 +10,7 @@ import (
 	"github.com/sitevpn/sitevpn/internal/gateway"
 	"github.com/sitevpn/sitevpn/internal/oneshot"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
+	"github.com/sitevpn/sitevpn/internal/verify"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -32,6 +33,10 @@ or restart, networkd and BIRD reloads. Read-only.`,
 			if err != nil {
 				return err
 			}
+			rep, findings, err := pipeline.Verify(g.options())
+			if err != nil {
+				return err
+			}
 			table := render.TableFor(res.Plan)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -39,8 +44,10 @@ or restart, networkd and BIRD reloads. Read-only.`,
 				return enc.Encode(struct {
 					render.Table
 					Actions []apply.Action `json:"actions"`
-				}{table, append([]apply.Action{}, acts...)})
+					Verify  *verify.Report `json:"verify"`
+				}{table, append([]apply.Action{}, acts...), rep})
 			}
+			fmt.Fprint(cmd.ErrOrStderr(), findings)
 			gateway.WritePreview(cmd.OutOrStdout(), table, res.Plan.Site.ASN, acts)
 			if note != "" {
 				fmt.Fprintln(cmd.OutOrStdout(), note)

@@ -45,7 +45,7 @@ unless --gateway names another.`,
 	pf.StringVar(&g.gateway, "gateway", "", "act as this gateway instead of the one matching private.key")
 	pf.StringVar(&g.root, "root", "/", "prefix of every path read or written on the system (tests, packaging)")
 	root.SetFlagErrorFunc(cliflag.Suggest)
-	root.AddCommand(newValidate(g), newRender(g), newPlan(g), newGenkey(g), newPubkey(g),
+	root.AddCommand(newValidate(g), newVerify(g), newRender(g), newPlan(g), newGenkey(g), newPubkey(g),
 		newApply(g), newRun(g), newStatus(g), newGraph(g), newVersion(), newMan(g),
 		newControl(g, "confirm", "Keep the change applied with apply --confirm", `Confirm the configuration on probation: the change that "sitevpn apply
 --confirm DURATION" applied (or one the daemon is judging by itself) is

@@ -91,7 +91,7 @@ site "shop-lyon" {
     public_key = "o2HTEQW8XiCj1D25UDpwWHKuLSFb120vhiD3EhCNgT8="
 
     lan "eth2" {
-      addresses = ["10.1.1.1/24"]
+      addresses = ["10.1.1.1/24", "2001:db8:b1::1/64"]
     }
   }
 }
@@ -106,7 +106,7 @@ site "shop-nantes" {
     public_key = "OvaXDMyVUXuvRRY3wrutxfEjZj3vWDffL295RKLZg0s="
 
     lan "eth2" {
-      addresses = ["10.1.2.1/24"]
+      addresses = ["10.1.2.1/24", "2001:db8:b2::1/64"]
     }
   }
 }
@@ -123,7 +123,7 @@ site "shop-lille" {
     public_key = "FLTCdbZdG8RoSDxmlOomSMw+ZZzk8HbVGqUHUq+dAXA="
 
     lan "eth2" {
-      addresses = ["10.1.3.1/24"]
+      addresses = ["10.1.3.1/24", "2001:db8:b3::1/64"]
     }
   }
 }
@@ -138,7 +138,7 @@ site "shop-nice" {
     public_key = "/RRI2YhVPsagNPTt6RGMnuv5VOU6eCKo6V25L41TsBM="
 
     lan "eth2" {
-      addresses = ["10.1.4.1/24"]
+      addresses = ["10.1.4.1/24", "2001:db8:b4::1/64"]
     }
   }
 }

@@ -22,7 +22,7 @@ var layers = [][]string{
 	{"internal/diag", "internal/fleet", "internal/atomicfile", "internal/safefile", "internal/version", "internal/testnetns", "internal/oneshot", "internal/cliflag", "templates"},
 	{"internal/load"},
 	{"internal/validate", "internal/identity"},
-	{"internal/plan", "internal/testfleet"},
+	{"internal/plan", "internal/testfleet", "internal/verify"},
 	{"render"},
 	{"internal/pipeline"},
 	// the system's boundary: the kernel's shapes, BIRD's and systemd's clients
@@ -59,9 +59,10 @@ func TestNoPackageImportsOneAboveIt(t *testing.T) {
 }
 
 // cmd/sitevpn is flags, wiring and printing: what it does lives in the
-// packages below it.
+// packages below it. The limit grows with commands (verify's help text and
+// flags took it from 600), never with what a command does.
 func TestCommandStaysThin(t *testing.T) {
-	const limit = 600
+	const limit = 650
 	files, err := filepath.Glob(filepath.Join(testfleet.RepoRoot(), "cmd", "sitevpn", "*.go"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/sitevpn/sitevpn/internal/load"
 	"github.com/sitevpn/sitevpn/internal/plan"
 	"github.com/sitevpn/sitevpn/internal/validate"
+	"github.com/sitevpn/sitevpn/internal/verify"
 	"github.com/sitevpn/sitevpn/render"
 )
 
@@ -58,7 +59,20 @@ func Validate(o Options) (*fleet.Fleet, string, error) {
 	return f, warnings, err
 }
 
-func validated(o Options) (*fleet.Fleet, string, Sources, error) {
+// Verify loads and validates the fleet, then follows its every single
+// failure (package verify): the report, each finding placed in the
+// files, and the findings formatted as warnings.
+func Verify(o Options) (*verify.Report, string, error) {
+	f, _, doc, err := validated(o)
+	if err != nil {
+		return nil, "", err
+	}
+	rep := verify.Fleet(f)
+	rep.Locate(doc)
+	return rep, diag.Format(rep.Diagnostics(doc), doc.Files), nil
+}
+
+func validated(o Options) (*fleet.Fleet, string, *load.Document, error) {
 	var doc *load.Document
 	var diags hcl.Diagnostics
 	if len(o.Files) > 0 {
@@ -76,12 +90,12 @@ func validated(o Options) (*fleet.Fleet, string, Sources, error) {
 	if diags.HasErrors() {
 		return nil, "", nil, &diag.Error{Diags: diags, Files: doc.Files}
 	}
-	return f, diag.Format(diags, doc.Files), sourcesOf(doc.Files), nil
+	return f, diag.Format(diags, doc.Files), doc, nil
 }
 
 // Run runs every pure stage for this gateway.
 func Run(o Options) (*Result, error) {
-	f, warnings, sources, err := validated(o)
+	f, warnings, doc, err := validated(o)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +120,7 @@ func Run(o Options) (*Result, error) {
 	}
 	res.KeyErr = keyErr
 	res.Warnings = warnings
-	res.Sources = sources
+	res.Sources = sourcesOf(doc.Files)
 	return res, nil
 }
 
