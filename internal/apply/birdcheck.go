@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -23,13 +22,13 @@ func (e *Engine) checkBird(ctx context.Context, tree render.Tree, names render.N
 		cand := e.path(candidatePath(a.Target))
 		uid, gid, err := owner(e.Root, f)
 		if err == nil {
-			err = writeScratch(cand, f.Content, f.Mode, uid, gid)
+			err = writeScratch(e.Root, candidatePath(a.Target), f.Content, f.Mode, uid, gid)
 		}
 		if err != nil {
 			return &StepError{Step: "check", Action: a, Err: fmt.Errorf("writing the candidate: %w", err)}
 		}
 		err = e.Bird.Check(ctx, names.BirdSocket, cand)
-		if rerr := os.Remove(cand); err == nil && rerr != nil {
+		if rerr := removeFile(e.Root, candidatePath(a.Target)); err == nil && rerr != nil {
 			err = fmt.Errorf("removing the candidate: %w", rerr)
 		}
 		if err != nil {

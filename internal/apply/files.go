@@ -14,30 +14,33 @@ import (
 	"github.com/sitevpn/sitevpn/render"
 )
 
-// writeScratch writes a file that lives only for this apply (a candidate
-// to check): no temp file, no fsync, since a crash loses nothing. Whatever
-// is at path is removed first and the file is made anew without following
-// a symlink, so a link planted there (in a directory another user may
-// write) can neither redirect nor truncate another file.
-func writeScratch(path string, content []byte, mode fs.FileMode, uid, gid int) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(mode)
-	if err == nil && uid >= 0 {
-		err = f.Chown(uid, gid)
-	}
-	if err == nil {
-		_, err = f.Write(content)
-	}
-	return errors.Join(err, f.Close())
+// writeScratch writes a file beneath root that lives only for this apply
+// (a candidate to check): no temp file, no fsync, since a crash loses
+// nothing. Whatever is at path is removed first and the file is made anew
+// (O_EXCL: never through a symlink), so a link planted there (in a
+// directory another user may write) can neither redirect nor truncate
+// another file.
+func writeScratch(root, path string, content []byte, mode fs.FileMode, uid, gid int) error {
+	return inRoot(root, path, func(r *os.Root, rel string) error {
+		if err := r.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+			return err
+		}
+		if err := r.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		f, err := r.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		err = f.Chmod(mode)
+		if err == nil && uid >= 0 {
+			err = f.Chown(uid, gid)
+		}
+		if err == nil {
+			_, err = f.Write(content)
+		}
+		return errors.Join(err, f.Close())
+	})
 }
 
 // ownerAsFound is what Diff compares with f's owner and group: "" when
@@ -133,26 +136,14 @@ func lookupErr(root, kind, name string, err error) error {
 }
 
 func removeFile(root, path string) error {
-	err := inRoot(root, func(r *os.Root) error { return r.Remove(path) })
+	err := inRoot(root, path, func(r *os.Root, rel string) error { return r.Remove(rel) })
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
 }
 
-// inRoot runs f on root opened as an os.Root: every path f resolves stays
-// beneath it, whatever symlinks the tree holds (on a gateway the root is
-// /; under a test's or a staging root, a link out of it is an error).
-func inRoot(root string, f func(*os.Root) error) error {
-	r, err := os.OpenRoot(root)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return f(r)
-}
-
 // writeIn is atomicfile.WriteIn beneath root.
 func writeIn(root, path string, content []byte, mode fs.FileMode, uid, gid int) error {
-	return inRoot(root, func(r *os.Root) error { return atomicfile.WriteIn(r, path, content, mode, uid, gid) })
+	return inRoot(root, path, func(r *os.Root, rel string) error { return atomicfile.WriteIn(r, rel, content, mode, uid, gid) })
 }

@@ -41,17 +41,22 @@ func ReadHave(root string, want render.Tree) (Have, error) {
 		}
 	}
 	ids := newAccounts(root)
-	r, err := os.OpenRoot(root)
+	t, err := openTree(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return have, nil // nothing there yet
 	}
 	if err != nil {
 		return have, err
 	}
-	defer r.Close()
+	defer t.close()
 	for _, p := range paths {
 		full := filepath.Join(root, p)
-		b, st, err := readWithInfo(r, p)
+		r, rel, err := t.at(p)
+		var b []byte
+		var st fs.FileInfo
+		if err == nil {
+			b, st, err = readWithInfo(r, rel)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -95,7 +95,7 @@ func TestCandidateNeverFollowsALink(t *testing.T) {
 	if err := os.Symlink(victim, cand); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeScratch(cand, []byte("candidate"), 0o640, -1, -1); err != nil {
+	if err := writeScratch(dir, filepath.Base(cand), []byte("candidate"), 0o640, -1, -1); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {

@@ -77,11 +77,9 @@ func (t *tx) remove(path string) error {
 func (t *tx) save(path string) error {
 	var b []byte
 	var st fs.FileInfo
-	err := inRoot(t.root, func(r *os.Root) error {
+	err := inRoot(t.root, path, func(r *os.Root, rel string) error {
 		var err error
-		if b, err = r.ReadFile(path); err == nil {
-			st, err = r.Stat(path)
-		}
+		b, st, err = readWithInfo(r, rel)
 		return err
 	})
 	if errors.Is(err, fs.ErrNotExist) {
