@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitevpn/sitevpn/internal/check"
 )
@@ -64,6 +65,21 @@ func TestStatusWithGatewayNeedsNoKey(t *testing.T) {
 	}
 	if rep.Gateway != "v1-1" || len(rep.Tunnels) != 4 || strings.Contains(out, "private key") {
 		t.Errorf("status --gateway without a key: %s (err %q)", out, err)
+	}
+}
+
+// status --wait-healthy reads again until its bound, then exits 1 with
+// the last reading and says how long it waited (here no tunnel can come
+// up: the root is a temporary directory, with no daemon and no links).
+func TestStatusWaitHealthyGivesUp(t *testing.T) {
+	start := time.Now()
+	out, err := run(t, "", "--config", configDir(t, ""), "--root", t.TempDir(), "--gateway", "v1-1", "status", "--wait-healthy", "3s")
+	took := time.Since(start)
+	if err != "exit status 1" || !strings.Contains(out, "not healthy after waiting 3s") || !strings.Contains(out, "wg3") {
+		t.Errorf("status --wait-healthy 3s: %q, %q", out, err)
+	}
+	if took < 3*time.Second {
+		t.Errorf("gave up after %s, before its bound", took)
 	}
 }
 

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/daemon"
+	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
 func newStatus(g *globals) *cobra.Command {
 	var asJSON bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Health of every tunnel: handshake, transfer, BGP state and routes; exit 1 when something is down",
@@ -16,10 +21,19 @@ func newStatus(g *globals) *cobra.Command {
 BGP session state, uptime and routes, plus what the daemon reports (an
 invalid configuration, a failed apply). Exits 1 when a tunnel or session is
 down or something is wrong; --json for machines (also for errors). Needs
-neither systemd nor, with --gateway, the private key.`,
+neither systemd nor, with --gateway, the private key. With --wait-healthy
+DURATION, reads again every 2 s until healthy (exit 0) or DURATION passes
+(exit 1, the last reading shown): what a rollout waits on before it
+confirms a change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := daemon.Status(cmd.Context(), g.root, g.options())
+			status := daemon.Status
+			if wait > 0 {
+				status = func(ctx context.Context, root string, o pipeline.Options) (check.Report, error) {
+					return daemon.WaitHealthy(ctx, root, o, wait)
+				}
+			}
+			rep, err := status(cmd.Context(), g.root, g.options())
 			switch {
 			case err != nil && !asJSON:
 				return err
@@ -40,5 +54,6 @@ neither systemd nor, with --gateway, the private key.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
+	cmd.Flags().DurationVar(&wait, "wait-healthy", 0, "read again every 2 s until healthy, at most this long")
 	return cmd
 }

@@ -53,3 +53,25 @@ func noFleet(dir string) bool {
 	m, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	return err == nil && len(m) == 0 || errors.Is(err, fs.ErrNotExist)
 }
+
+// WaitHealthy is `sitevpn status --wait-healthy`: Status again every 2 s
+// until the gateway is healthy or timeout passes; the last reading either
+// way. A staged rollout waits on it before it confirms a wave.
+func WaitHealthy(ctx context.Context, root string, o pipeline.Options, timeout time.Duration) (check.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		rep, err := Status(ctx, root, o)
+		if err == nil && rep.Healthy {
+			return rep, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("not healthy after waiting %s", timeout))
+			}
+			return rep, err
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
