@@ -86,23 +86,27 @@ func (d *Daemon) handle(ctx context.Context, r Request) Response {
 		}
 		return Response{Message: strings.TrimSuffix(b.String(), "\n")}
 	case "confirm":
-		if d.prob == nil {
+		ds, ok := d.cs.ConfirmNow()
+		if !ok {
 			return fail("nothing to confirm: %s", d.configLine())
 		}
-		gen := d.prob.Generation
-		d.confirm(d.good, gen)
-		d.publish()
-		return Response{Message: fmt.Sprintf("generation %d confirmed", gen)}
-	case "rollback":
-		if d.prob == nil {
-			return fail("nothing to roll back: %s (a confirmed change is undone by editing the files)", d.configLine())
-		}
-		gen := d.prob.Generation
-		if err := d.rollback(ctx, "rolled back by `sitevpn rollback`"); err != nil {
+		gen := d.cs.Probation.Generation
+		if err := d.carryOut(ctx, ds); err != nil {
 			return fail("%v", err)
 		}
 		d.publish()
-		return Response{Message: fmt.Sprintf("generation %d rolled back; generation %d is in force, and the files are not applied again until they change", gen, d.confirmed.Generation)}
+		return Response{Message: fmt.Sprintf("generation %d confirmed", gen)}
+	case "rollback":
+		ds, ok := d.cs.RollBackNow(d.now())
+		if !ok {
+			return fail("nothing to roll back: %s (a confirmed change is undone by editing the files)", d.configLine())
+		}
+		gen := d.cs.Probation.Generation
+		if err := d.carryOut(ctx, ds); err != nil {
+			return fail("%v", err)
+		}
+		d.publish()
+		return Response{Message: fmt.Sprintf("generation %d rolled back; generation %d is in force, and the files are not applied again until they change", gen, d.cs.Confirmed.Generation)}
 	case "drain", "undrain":
 		msg, err := d.setDrained(ctx, r.Op == "drain")
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sitevpn/sitevpn/internal/apply"
 	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/confirm"
 	"github.com/sitevpn/sitevpn/internal/diag"
 	"github.com/sitevpn/sitevpn/internal/fleet"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
@@ -107,12 +108,9 @@ type Daemon struct {
 	checked time.Time    // of the last health reading
 	written stateWritten // what the state file says
 
-	store           *store
-	confirmed       *record    // the last confirmed configuration
-	rejected        *record    // the last one rolled back
-	rejectedInFiles bool       // the files are the rejected configuration
-	prob            *probation // the change being judged
-	requests        chan request
+	store    *store
+	cs       confirm.State // what the confirm logic knows
+	requests chan request
 }
 
 // State is what the daemon knows about itself, for status and metrics.
@@ -362,8 +360,7 @@ func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual t
 		}
 	}
 	digest := res.Sources.Digest()
-	d.rejectedInFiles = !force && d.rejected != nil && digest == d.rejected.Digest
-	if !d.admit() {
+	if !d.admit(digest, force) {
 		d.describe(nil)
 		d.fallBack()
 		d.apply(ctx, why+", confirmed configuration")
@@ -373,7 +370,7 @@ func (d *Daemon) loadFiles(ctx context.Context, why string, force bool, manual t
 	d.good = res
 	d.Log.Info("configuration loaded", "why", why, "gateway", res.Me.Name, "tunnels", len(res.Plan.Tunnels), "took", time.Since(start).Round(time.Millisecond))
 	rep, err := d.apply(ctx, why)
-	d.judge(res, digest, rep.Changed(), held, manual)
+	d.judge(ctx, res, digest, rep.Changed(), held, manual)
 	d.publish()
 	return rep, err
 }
@@ -403,8 +400,8 @@ func (d *Daemon) apply(ctx context.Context, why string) (apply.Report, error) {
 		for _, w := range rep.Warnings {
 			d.Log.Warn("apply", "warning", w)
 		}
-		if d.store != nil && d.confirmed == nil && d.prob == nil {
-			d.confirm(d.good, d.nextGeneration()) // the first: nothing to go back to
+		if d.store != nil {
+			d.carryOut(ctx, d.cs.FirstApply(d.now(), d.good.Sources.Digest()))
 		}
 	}
 	d.publish()

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sitevpn/sitevpn/internal/atomicfile"
-	"github.com/sitevpn/sitevpn/internal/check"
+	"github.com/sitevpn/sitevpn/internal/confirm"
 	"github.com/sitevpn/sitevpn/internal/identity"
 	"github.com/sitevpn/sitevpn/internal/pipeline"
 	"github.com/sitevpn/sitevpn/render"
@@ -24,24 +24,6 @@ import (
 // reboot, so a change cut short is still judged, and a rejected one is
 // not applied again.
 const ConfirmDir = render.StateDir + "/confirm"
-
-// record names one configuration: its generation and its files' digest.
-type record struct {
-	Generation int       `json:"generation"`
-	Digest     string    `json:"digest"`
-	At         time.Time `json:"at"`
-	Reason     string    `json:"reason,omitempty"` // a rejected one's: why
-}
-
-// probation is a change being judged: the tunnels that were up before
-// it (held), and until when they have to be up again.
-type probation struct {
-	record
-	Settle   time.Time    `json:"settle"`   // not confirmed before this: a broken path takes a hold time to show
-	Deadline time.Time    `json:"deadline"` // rolled back at this time unless confirmed
-	Manual   bool         `json:"manual,omitempty"`
-	Held     []check.Held `json:"held"`
-}
 
 // store is the confirm directory.
 type store struct{ dir string }
@@ -63,9 +45,9 @@ func (s store) confirmedDir() string {
 
 // confirmed is the last confirmed configuration's record and files; nil
 // when none was ever confirmed.
-func (s store) confirmed() (*record, []string, error) {
+func (s store) confirmed() (*confirm.Record, []string, error) {
 	dir := s.confirmedDir()
-	var r record
+	var r confirm.Record
 	if err := readJSON(filepath.Join(dir, "record.json"), &r); err != nil || r.Digest == "" {
 		return nil, nil, err
 	}
@@ -97,8 +79,8 @@ func (s store) run(o pipeline.Options) (*pipeline.Result, error) {
 }
 
 // confirm makes sources, generation gen, the confirmed configuration.
-func (s store) confirm(gen int, sources pipeline.Sources, at time.Time) (*record, error) {
-	r := &record{Generation: gen, Digest: sources.Digest(), At: at}
+func (s store) confirm(gen int, sources pipeline.Sources, at time.Time) (*confirm.Record, error) {
+	r := &confirm.Record{Generation: gen, Digest: sources.Digest(), At: at}
 	next, cur := s.path("confirmed.new"), s.path("confirmed")
 	os.RemoveAll(next)
 	if err := os.MkdirAll(next, 0o700); err != nil {
@@ -123,18 +105,18 @@ func (s store) confirm(gen int, sources pipeline.Sources, at time.Time) (*record
 	return r, nil
 }
 
-func (s store) rejected() (*record, error) {
-	var r record
+func (s store) rejected() (*confirm.Record, error) {
+	var r confirm.Record
 	if err := readJSON(s.path("rejected.json"), &r); err != nil || r.Digest == "" {
 		return nil, err
 	}
 	return &r, nil
 }
 
-func (s store) reject(r *record) error { return writeJSON(s.path("rejected.json"), r) }
+func (s store) reject(r *confirm.Record) error { return writeJSON(s.path("rejected.json"), r) }
 
-func (s store) probation() (*probation, error) {
-	var p probation
+func (s store) probation() (*confirm.Probation, error) {
+	var p confirm.Probation
 	if err := readJSON(s.path("probation.json"), &p); err != nil || p.Digest == "" {
 		return nil, err
 	}
@@ -142,7 +124,7 @@ func (s store) probation() (*probation, error) {
 }
 
 // setProbation records p, or with nil ends the probation.
-func (s store) setProbation(p *probation) error {
+func (s store) setProbation(p *confirm.Probation) error {
 	if p == nil {
 		if err := os.Remove(s.path("probation.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

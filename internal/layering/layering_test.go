@@ -30,7 +30,7 @@ var layers = [][]string{
 	{"internal/link", "internal/fakesys"},
 	{"internal/apply"},
 	{"internal/check"},
-	{"internal/gateway", "internal/graph"},
+	{"internal/gateway", "internal/graph", "internal/confirm"},
 	{"internal/daemon"},
 	{"cmd/sitevpn", "bench/genfleet", "packaging", "internal/layering"},
 }
