@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sitevpn/sitevpn/internal/check"
 	"github.com/sitevpn/sitevpn/internal/daemon"
-	"github.com/sitevpn/sitevpn/internal/pipeline"
 )
 
 func newStatus(g *globals) *cobra.Command {
@@ -27,13 +25,7 @@ DURATION, reads again every 2 s until healthy (exit 0) or DURATION passes
 confirms a change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			status := daemon.Status
-			if wait > 0 {
-				status = func(ctx context.Context, root string, o pipeline.Options) (check.Report, error) {
-					return daemon.WaitHealthy(ctx, root, o, wait)
-				}
-			}
-			rep, err := status(cmd.Context(), g.root, g.options())
+			rep, err := daemon.WaitHealthy(cmd.Context(), g.root, g.options(), wait)
 			switch {
 			case err != nil && !asJSON:
 				return err

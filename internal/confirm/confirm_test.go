@@ -42,7 +42,7 @@ func TestApplied(t *testing.T) {
 		{"nothing confirmed yet, the apply failed: nothing", State{}, with(func(e *Applied) { e.Failed = true }), nil},
 		{"nothing changed here: confirmed", State{Confirmed: rec(1, "A")}, with(func(e *Applied) { e.Changed = false }), confirm(2, "B")},
 		{"confirm_window 0: confirmed", State{Confirmed: rec(1, "A")}, with(func(e *Applied) { e.Window = 0 }), confirm(2, "B")},
-		{"confirm_window 0 but apply --confirm: probation until its end", State{Confirmed: rec(1, "A")}, with(func(e *Applied) { e.Window, e.Manual = 0, 120 * time.Second }), probation(2, "B", 30, 120, true)},
+		{"confirm_window 0 but apply --confirm: probation until its end", State{Confirmed: rec(1, "A")}, with(func(e *Applied) { e.Window, e.Manual = 0, 120*time.Second }), probation(2, "B", 30, 120, true)},
 		{"apply --confirm shorter than the settle time settles at its end", State{Confirmed: rec(1, "A")}, with(func(e *Applied) { e.Manual = 20 * time.Second }), probation(2, "B", 20, 20, true)},
 		{"the confirmed files again end a probation", State{Confirmed: rec(1, "A"), Probation: prob(2, "B", false)}, with(func(e *Applied) { e.Digest = "A" }),
 			[]Decision{{Kind: End, Why: "the files are the confirmed configuration again: probation over"}}},

@@ -56,8 +56,12 @@ func noFleet(dir string) bool {
 
 // WaitHealthy is `sitevpn status --wait-healthy`: Status again every 2 s
 // until the gateway is healthy or timeout passes; the last reading either
-// way. A staged rollout waits on it before it confirms a wave.
+// way (timeout 0: one reading). A staged rollout waits on it before it
+// confirms a wave.
 func WaitHealthy(ctx context.Context, root string, o pipeline.Options, timeout time.Duration) (check.Report, error) {
+	if timeout <= 0 {
+		return Status(ctx, root, o)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
