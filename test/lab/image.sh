@@ -18,9 +18,17 @@ log() { printf 'image.sh: %s\n' "$*" >&2; }
 
 # Host tools: installed only when one is missing, so a cached run stays
 # offline. Prometheus runs on the host in TestLabTopology's alerting scenario.
+# SITEVPN_IMAGE_TOOLS=build: only the build's own (make check installs the
+# lab's beside the build, and two apt-gets would race for dpkg's lock).
+tools="qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 socat prometheus"
+tool_packages="qemu-system-x86 qemu-utils debootstrap e2fsprogs socat prometheus"
+if [ "${SITEVPN_IMAGE_TOOLS:-}" = build ]; then
+	tools="qemu-img debootstrap mkfs.ext4"
+	tool_packages="qemu-utils debootstrap e2fsprogs"
+fi
 need_host_tools() {
 	local c
-	for c in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 socat prometheus; do
+	for c in $tools; do
 		command -v "$c" >/dev/null || return 0
 	done
 	return 1
@@ -29,7 +37,8 @@ if need_host_tools; then
 	log "installing host packages"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update >&2
-	apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils debootstrap e2fsprogs socat prometheus >&2
+	# shellcheck disable=SC2086 # a list of package names
+	apt-get install -y --no-install-recommends $tool_packages >&2
 fi
 
 hash=$( (
