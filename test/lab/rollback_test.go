@@ -178,7 +178,7 @@ func scenarioRollback(t *testing.T, tp *topology, figures map[string]string) {
 		t.Fatalf("%s\nafter the fix: %v", evidence(ctx, tp.gws), err)
 	}
 
-	commitConfirmed(t, v11, fleet, figures)
+	commitConfirmed(t, tp, fleet, figures)
 	// The scenarios after this one judge their changes on the default
 	// window: a 30 s one would roll back a change that is merely slow here.
 	if _, err := push(ctx, tp.gws, "fleet.hcl", string(b)); err != nil {
@@ -222,81 +222,106 @@ func notAppliedAgain(ctx context.Context, g *gateway, real string) error {
 	})
 }
 
-// commitConfirmed: on g, a change (keepalive 25 on its tunnels) applied
-// with `sitevpn apply --confirm` (labWindow) is rolled back unless confirmed, and
-// stays past its deadline once `sitevpn confirm` answered.
-func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]string) {
-	ctx := t.Context()
+// commitConfirmed: a change (keepalive 25 on its tunnels) applied with
+// `sitevpn apply --confirm` (labWindow) is rolled back unless confirmed
+// (on v1-1), and stays past its deadline once `sitevpn confirm` answered
+// (on v1-2, at the same time: each waits on its own window).
+func commitConfirmed(t *testing.T, tp *topology, fleet string, figures map[string]string) {
 	changed := regexp.MustCompile(`(?m)^(\s*keepalive\s*=\s*)0\s*$`).ReplaceAllString(fleet, "${1}25")
 	if changed == fleet {
 		t.Fatalf("no keepalive = 0 in the fleet in force:\n%s", fleet)
 	}
+	var rolledBack string
+	err := eachVM([]*VM{tp.gw("v1-1").VM, tp.gw("v1-2").VM}, func(vm *VM) error {
+		g := tp.gw(vm.Name)
+		took, err := applyConfirm(t.Context(), g, changed, g.Name == "v1-2")
+		if err == nil {
+			err = backAsBefore(t.Context(), g, fleet)
+		}
+		if g.Name == "v1-1" {
+			rolledBack = took
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	figures[fmt.Sprintf("k4. apply --confirm %ds, no confirm -> rolled back", labWindow)] = rolledBack
+}
+
+// applyConfirm pushes changed to g alone and applies it with `sitevpn
+// apply --confirm`; then, with confirm, answers `sitevpn confirm` and
+// checks it stays past the deadline; without, waits for the rollback,
+// whose time it returns.
+func applyConfirm(ctx context.Context, g *gateway, changed string, confirm bool) (string, error) {
 	keepalive := func() string {
 		res, _ := g.VM.Sh(ctx, "ip netns exec private wg show wg3 persistent-keepalive | cut -f2")
 		return strings.TrimSpace(res.Stdout)
 	}
-	for _, confirm := range []bool{false, true} {
-		if _, err := push(ctx, []*gateway{g}, "fleet.hcl", changed); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		apply := fmt.Sprintf("sitevpn apply --confirm %ds", labWindow)
-		res, err := g.VM.Sh(ctx, apply)
-		if err != nil || !strings.Contains(res.Stdout, "probation") {
-			t.Fatalf("%s: %v\n%s", apply, err, res.Stdout)
-		}
-		if ka := keepalive(); ka != "25" {
-			t.Fatalf("keepalive %q after apply --confirm, want 25", ka)
-		}
-		if !confirm {
-			if _, err := waitConfig(ctx, []*gateway{g}, "rolled back", 3*time.Minute); err != nil {
-				t.Fatal(err)
-			}
-			figures[fmt.Sprintf("k4. apply --confirm %ds, no confirm -> rolled back", labWindow)] = since(start).String()
-			if ka := keepalive(); ka != "off" {
-				t.Errorf("keepalive %q after the rollback, want off", ka)
-			}
-			continue
-		}
-		res, err = g.VM.Sh(ctx, "sitevpn confirm")
-		if err != nil || !strings.Contains(res.Stdout, "confirmed") {
-			t.Fatalf("sitevpn confirm: %v\n%s", err, res.Stdout)
-		}
-		// Past the deadline, by the guest's clock: still confirmed.
-		deadline, err := guestNow(ctx, g.VM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = g.VM.WaitFor(ctx, 3*time.Minute, "a state past the deadline", func(ctx context.Context) error {
-			c, at, err := readConfig(ctx, g.VM)
-			if err != nil {
-				return err
-			}
-			if c.State != "confirmed" {
-				return Abort(fmt.Errorf("a confirmed change became %+v", c))
-			}
-			if float64(at.UnixNano())/1e9 < deadline+labWindow+10 {
-				return errors.New("not past the deadline yet")
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ka := keepalive(); ka != "25" {
-			t.Errorf("keepalive %q after confirm and the deadline, want 25", ka)
-		}
+	if _, err := push(ctx, []*gateway{g}, "fleet.hcl", changed); err != nil {
+		return "", err
 	}
-	// Back as before for what runs next: a change like any other, on
-	// probation until confirmed as a new generation.
+	start := time.Now()
+	apply := fmt.Sprintf("sitevpn apply --confirm %ds", labWindow)
+	res, err := g.VM.Sh(ctx, apply)
+	if err != nil || !strings.Contains(res.Stdout, "probation") {
+		return "", fmt.Errorf("%s on %s: %v\n%s", apply, g.Name, err, res.Stdout)
+	}
+	if ka := keepalive(); ka != "25" {
+		return "", fmt.Errorf("%s: keepalive %q after apply --confirm, want 25", g.Name, ka)
+	}
+	if !confirm {
+		if _, err := waitConfig(ctx, []*gateway{g}, "rolled back", 3*time.Minute); err != nil {
+			return "", err
+		}
+		took := since(start).String()
+		if ka := keepalive(); ka != "off" {
+			return "", fmt.Errorf("%s: keepalive %q after the rollback, want off", g.Name, ka)
+		}
+		return took, nil
+	}
+	res, err = g.VM.Sh(ctx, "sitevpn confirm")
+	if err != nil || !strings.Contains(res.Stdout, "confirmed") {
+		return "", fmt.Errorf("sitevpn confirm on %s: %v\n%s", g.Name, err, res.Stdout)
+	}
+	// Past the deadline, by the guest's clock: still confirmed.
+	deadline, err := guestNow(ctx, g.VM)
+	if err != nil {
+		return "", err
+	}
+	err = g.VM.WaitFor(ctx, 3*time.Minute, "a state past the deadline", func(ctx context.Context) error {
+		c, at, err := readConfig(ctx, g.VM)
+		if err != nil {
+			return err
+		}
+		if c.State != "confirmed" {
+			return Abort(fmt.Errorf("a confirmed change became %+v", c))
+		}
+		if float64(at.UnixNano())/1e9 < deadline+labWindow+10 {
+			return errors.New("not past the deadline yet")
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if ka := keepalive(); ka != "25" {
+		return "", fmt.Errorf("%s: keepalive %q after confirm and the deadline, want 25", g.Name, ka)
+	}
+	return "", nil
+}
+
+// backAsBefore pushes fleet to g again, for what runs next: a change like
+// any other, on probation until confirmed as a new generation.
+func backAsBefore(ctx context.Context, g *gateway, fleet string) error {
 	before, _, err := readConfig(ctx, g.VM)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if _, err := push(ctx, []*gateway{g}, "fleet.hcl", fleet); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	err = g.VM.WaitFor(ctx, 3*time.Minute, "the fleet as before confirmed", func(ctx context.Context) error {
+	return g.VM.WaitFor(ctx, 3*time.Minute, "the fleet as before confirmed", func(ctx context.Context) error {
 		c, _, err := readConfig(ctx, g.VM)
 		if err != nil {
 			return err
@@ -306,7 +331,4 @@ func commitConfirmed(t *testing.T, g *gateway, fleet string, figures map[string]
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
