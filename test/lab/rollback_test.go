@@ -234,9 +234,10 @@ func commitConfirmed(t *testing.T, tp *topology, fleet string, figures map[strin
 	var rolledBack string
 	err := eachVM([]*VM{tp.gw("v1-1").VM, tp.gw("v1-2").VM}, func(vm *VM) error {
 		g := tp.gw(vm.Name)
-		took, err := applyConfirm(t.Context(), g, changed, g.Name == "v1-2")
+		confirm := g.Name == "v1-2"
+		took, err := applyConfirm(t.Context(), g, changed, confirm)
 		if err == nil {
-			err = backAsBefore(t.Context(), g, fleet)
+			err = backAsBefore(t.Context(), g, fleet, confirm)
 		}
 		if g.Name == "v1-1" {
 			rolledBack = took
@@ -311,9 +312,12 @@ func applyConfirm(ctx context.Context, g *gateway, changed string, confirm bool)
 	return "", nil
 }
 
-// backAsBefore pushes fleet to g again, for what runs next: a change like
-// any other, on probation until confirmed as a new generation.
-func backAsBefore(ctx context.Context, g *gateway, fleet string) error {
+// backAsBefore pushes fleet to g again, for what runs next. After a
+// confirmed change it is a change like any other, on probation until
+// confirmed as a new generation (newGeneration); after a rollback it is
+// the confirmed configuration itself: confirmed, no longer rolled back,
+// the same generation.
+func backAsBefore(ctx context.Context, g *gateway, fleet string, newGeneration bool) error {
 	before, _, err := readConfig(ctx, g.VM)
 	if err != nil {
 		return err
@@ -326,8 +330,8 @@ func backAsBefore(ctx context.Context, g *gateway, fleet string) error {
 		if err != nil {
 			return err
 		}
-		if c.State != "confirmed" || c.Generation <= before.Generation {
-			return fmt.Errorf("%+v", c)
+		if c.State != "confirmed" || newGeneration && c.Generation <= before.Generation || !newGeneration && c.Generation != before.Generation {
+			return fmt.Errorf("%+v, before %+v", c, before)
 		}
 		return nil
 	})
