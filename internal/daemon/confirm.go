@@ -164,11 +164,13 @@ func (d *Daemon) record(dc confirm.Decision, err error, what string) {
 // committed only once the store kept it.
 func (d *Daemon) confirm(dc confirm.Decision) error {
 	d.Log.Info(dc.Why, "generation", dc.Record.Generation)
-	if _, err := d.store.confirm(dc.Record.Generation, d.good.Sources, d.now()); err != nil {
+	r, err := d.store.confirm(dc.Record.Generation, d.good.Sources, d.now())
+	if err != nil {
 		d.Log.Error("keeping the confirmed configuration", "err", err)
 		return err
 	}
 	wasOn := d.cs.Probation != nil
+	dc.Record = *r // as the store keeps it: what a restart reads
 	d.cs = d.cs.Commit(dc)
 	if wasOn {
 		if err := d.store.setProbation(nil); err != nil {

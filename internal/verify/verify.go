@@ -120,11 +120,7 @@ func (v *verifier) announcing() {
 			case len(c.origins) == 1 && len(s.f.Gateways) > 1:
 				g := s.f.Gateways[c.origins[0]]
 				v.cut.reset()
-				for a := range v.m.sites {
-					if a != s.idx && v.intact[c.idx][a] >= 0 {
-						v.cut.add(a, s.idx)
-					}
-				}
+				v.lostAll(c, s.idx)
 				other := s.f.Gateways[0]
 				if c.origins[0] == 0 {
 					other = s.f.Gateways[1]
@@ -205,9 +201,6 @@ func (v *verifier) tunnels() {
 			}
 			v.cut.reset()
 			v.tunnelDown(x, y)
-			if v.cut.n == 0 {
-				continue
-			}
 			gx, gy := sx.f.Gateways[0], sy.f.Gateways[0]
 			v.report(Finding{Check: Cut, Failure: Failure{Kind: "tunnel", Site: sx.f.Name, Gateway: gx.Name, Peer: gy.Name, PeerSite: sy.f.Name},
 				Message: fmt.Sprintf("the tunnel between %q (site %q) and %q (site %q) is their sites' only one: if it fails, %s lose every path", gx.Name, sx.f.Name, gy.Name, sy.f.Name, pairCount(v.cut.n)),

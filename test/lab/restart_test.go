@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +56,7 @@ func scenarioRestarts(t *testing.T, tp *topology, figures map[string]string) {
 		if err := copyFile(next, filepath.Join(vm.Share, "sitevpn-next.deb")); err != nil {
 			return err
 		}
-		g := paris[slices.IndexFunc(paris, func(g *gateway) bool { return g.VM == vm })]
-		return restartSteps(ctx, t, g)
+		return restartSteps(ctx, t, tp.gw(vm.Name))
 	})
 	if err != nil {
 		t.Fatal(err)
